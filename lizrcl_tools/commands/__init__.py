@@ -1,0 +1,1 @@
+"""Thin CLI layers, one module per sub-command (see :mod:`lizrcl_tools.cli`)."""

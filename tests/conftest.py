@@ -1,0 +1,28 @@
+"""Shared test helpers: where the real VASP fixtures live, and skips when they are absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# Read in place from the workplace's shared folder (never copied into the project).
+FIXTURES = REPO.parent / "shared" / "fixtures"
+VASP_FIXTURES = FIXTURES / "vasp"
+
+
+@pytest.fixture
+def vasp_fixture():
+    """Return a function giving the path of a named file in ../shared/fixtures/vasp.
+
+    Skips the test, with the reason, where the folder is absent (a user's clone).
+    """
+
+    def _get(name: str) -> Path:
+        path = VASP_FIXTURES / name
+        if not path.exists():
+            pytest.skip(f"real VASP fixture {path} not present (only in the project workspace/CI)")
+        return path
+
+    return _get

@@ -43,6 +43,10 @@ def atomic_path(target: str | os.PathLike, overwrite: bool = True) -> Iterator[P
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix)
     os.close(fd)
     tmp_path = Path(tmp)
+    # mkstemp creates 0600 files; results are meant to be shared like any other file.
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp_path.chmod(0o666 & ~umask)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -103,7 +107,14 @@ def _guess_format(path: Path) -> str:
     if name.upper().startswith(("POSCAR", "CONTCAR")) or name.endswith(".vasp"):
         return "vasp"
     suffix = path.suffix.lstrip(".").lower()
-    aliases = {"xyz": "extxyz", "data": "lammps-data", "lmp": "lammps-data", "json": "json"}
+    aliases = {
+        "xyz": "extxyz",
+        "extxyz": "extxyz",
+        "data": "lammps-data",
+        "lmp": "lammps-data",
+        "json": "json",
+        "poscar": "vasp",
+    }
     if suffix in aliases:
         return aliases[suffix]
     for fmt in ioformats.values():

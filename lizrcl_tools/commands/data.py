@@ -1,4 +1,4 @@
-"""``lizrcl demo``: placeholder, replaced once stages land."""
+"""``lizrcl data import-lasp|stats``: the study's LASP training set in; what a training file holds."""
 
 from __future__ import annotations
 
@@ -6,10 +6,71 @@ import argparse
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add demo arguments."""
-    parser.set_defaults(handler=_run)
+    """Add the ``import-lasp`` and ``stats`` actions."""
+    sub = parser.add_subparsers(dest="data_action", metavar="ACTION")
+
+    imp = sub.add_parser(
+        "import-lasp",
+        help="convert LASP TrainStr.txt + TrainFor.txt (or Trainfile_LiZrCl.tar.gz) to extxyz",
+        description=(
+            "Convert a LASP training set to extxyz with REF_energy (eV), REF_forces (eV/Å), "
+            "REF_stress (eV/Å³, ASE sign, Voigt). Checks that the two files pair up and names "
+            "the line of the first inconsistency; writes nothing on error."
+        ),
+    )
+    imp.add_argument("inputs", nargs="+", metavar="FILE",
+                     help="TrainStr.txt TrainFor.txt, one tar archive holding both, or a folder holding both")
+    imp.add_argument("-o", "--output", required=True, help="output extxyz (written atomically)")
+    imp.add_argument(
+        "--stress-unit", default="eV/A3", choices=["eV/A3", "kbar", "GPa", "none"],
+        help="unit of the TrainFor.txt stress line (default eV/A3, the convention of public "
+        "VASP-to-LASP writers; 'none' drops stress)",
+    )
+    imp.add_argument(
+        "--stress-order", default="lasp", choices=["lasp", "voigt"],
+        help="order of the six stress numbers: lasp = xx xy xz yy yz zz (default), "
+        "voigt = xx yy zz yz xz xy",
+    )
+    imp.add_argument("--elements", type=_symbols, default=None, metavar="Li,Zr,Cl",
+                     help="comma-separated allowed elements; any other is an error at its line")
+    imp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    imp.set_defaults(handler=_import_lasp)
+
+    st = sub.add_parser("stats", help="counts by composition/config_type, energy and force ranges",
+                        description="Statistics of a training extxyz file (REF_* labels).")
+    st.add_argument("file", help="training extxyz")
+    st.add_argument("--plot", default=None, metavar="PNG", help="write histograms to this PNG")
+    st.add_argument("--json", default=None, metavar="JSON", help="write the statistics as JSON")
+    st.set_defaults(handler=_stats)
 
 
-def _run(args: argparse.Namespace) -> int:
-    print("lizrcl demo")
+def _symbols(text: str) -> list[str]:
+    """``"Li,Zr,Cl"`` -> ``["Li", "Zr", "Cl"]`` (one token, so it cannot swallow file names)."""
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+def _import_lasp(args: argparse.Namespace) -> int:
+    from lizrcl_tools.lasp import import_lasp
+
+    summary = import_lasp(
+        args.inputs, args.output, stress_unit=args.stress_unit, stress_order=args.stress_order,
+        elements=args.elements, progress=not args.no_progress,
+    )
+    print(
+        f"wrote {summary.n_structures} structures ({summary.n_atoms} atoms) to {summary.output} "
+        f"(stress read as {summary.stress_unit}, {summary.stress_order} order)"
+    )
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from lizrcl_tools.datastats import format_stats, stats_of_file
+    from lizrcl_tools.fileio import write_json_atomic
+
+    stats = stats_of_file(args.file, plot=args.plot)
+    print(format_stats(stats))
+    if args.json:
+        write_json_atomic(args.json, stats)
+    if args.plot:
+        print(f"plot: {args.plot}")
     return 0

@@ -1,0 +1,63 @@
+"""Core plumbing: the CLI registry, error reporting and atomic file output."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from lizrcl_tools import __version__, cli
+from lizrcl_tools.errors import ParseError, SetupError
+from lizrcl_tools.fileio import atomic_path, write_json_atomic
+
+
+def test_version_flag(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.run(["--version"])
+    assert exc.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", sorted(cli.COMMANDS))
+def test_every_command_has_help(name, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.run([name, "--help"])
+    assert exc.value.code == 0
+    assert "usage: lizrcl" in capsys.readouterr().out
+
+
+def test_main_prints_toolkit_errors_without_traceback(monkeypatch, capsys):
+    def boom(argv=None):
+        raise ParseError("data/TrainStr.txt", "expected 'lat' line", line=12)
+
+    monkeypatch.setattr(cli, "run", boom)
+    assert cli.main([]) == 1
+    err = capsys.readouterr().err
+    assert "data/TrainStr.txt:12: expected 'lat' line" in err
+    assert "Traceback" not in err
+
+
+def test_atomic_path_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "out.json"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash mid-write")
+    assert not target.exists()
+    assert os.listdir(tmp_path) == []
+
+
+def test_atomic_json_refuses_overwrite_when_asked(tmp_path):
+    target = write_json_atomic(tmp_path / "r.json", {"D_cm2_s": 1e-6})
+    with pytest.raises(SetupError, match="refusing to overwrite"):
+        write_json_atomic(target, {"D_cm2_s": 2e-6}, overwrite=False)
+    assert '"D_cm2_s": 1e-06' in target.read_text()
+
+
+def test_atomic_output_respects_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        target = write_json_atomic(tmp_path / "shared.json", {})
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644

@@ -1,0 +1,252 @@
+r"""Diffusion coefficients from the MSD: fit window, linear fit and block standard errors.
+
+Einstein relation in d dimensions: MSD(t) → 2 d D t for long t, so
+
+* D = slope(MSD_x + MSD_y + MSD_z) / 6,
+* D_xy = slope(MSD_x + MSD_y) / 4 (in-plane),
+* D_z = slope(MSD_z) / 2 (out-of-plane, Cartesian z = layer normal of the layered cell);
+
+an isotropic walk gives D_xy = D_z = D, and D = (2 D_xy + D_z) / 3 always.
+
+Fit window (default rule, recorded with every result)
+    The trajectory is cut into ``n_blocks`` (default 5) independent time blocks of length
+    T_b. The window is [max(0.1 T_b, 3 t_c), 0.5 T_b], where t_c is the first lag at which
+    the local log–log slope d ln MSD / d ln t falls to 1.5 (the ballistic-to-diffusive
+    crossover, about 2τ for a velocity memory time τ; by 3 t_c the MSD slope is within ~0.2 %
+    of its limit). The start drops the ballistic and caging part; the end keeps lags that have
+    at least half of each block's time origins,
+    dropping the noisy tail. ``fit_start_ps``/``fit_end_ps`` override either end.
+
+Fit and uncertainty
+    The slope is an ordinary least-squares fit of MSD = a + s t over every lag in the window
+    (the intercept absorbs the ballistic offset and vibrations), using the MSD of the whole
+    trajectory over all time origins. Its standard error is the spread of the same fit done
+    separately on each independent block: err = std(D_blocks, ddof=1) / √n_blocks. When the
+    window end is longer than a block, fewer (≥ 2) longer blocks are used.
+
+Units: MSD Å², t ps, D cm²/s (1 Å²/ps = 10⁻⁴ cm²/s, from scipy.constants).
+
+References: Allen & Tildesley, Computer Simulation of Liquids, 2nd ed., §8.4 (Einstein relation,
+block averaging); Flyvbjerg & Petersen, J. Chem. Phys. 91, 461 (1989) (blocking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import constants
+
+from lizrcl_tools.analysis.msd import MSDCurves, msd_fft
+from lizrcl_tools.errors import SetupError
+
+CM2_S_PER_A2_PS = (constants.angstrom**2 / constants.pico) / constants.centi**2
+"""1 Å²/ps expressed in cm²/s (= 10⁻⁴)."""
+
+DEFAULT_N_BLOCKS = 5
+START_FRACTION = 0.1
+END_FRACTION = 0.5
+CROSSOVER_SLOPE = 1.5
+CROSSOVER_FACTOR = 3.0
+MIN_LAGS_IN_WINDOW = 5
+
+WINDOW_RULE = (
+    f"window = [max({START_FRACTION} T_b, {CROSSOVER_FACTOR:g} t_c), {END_FRACTION} T_b]; T_b = "
+    "trajectory length / n_blocks, t_c = first lag where d ln MSD / d ln t <= "
+    f"{CROSSOVER_SLOPE}"
+)
+UNCERTAINTY_METHOD = (
+    "OLS slope of the all-origin MSD over the window; standard error = std of the same fit on "
+    "n_blocks independent time blocks (ddof=1) / sqrt(n_blocks)"
+)
+
+
+@dataclass(frozen=True)
+class FitWindow:
+    """Lag-time window of the MSD fit.
+
+    Attributes
+    ----------
+    start_ps, end_ps : float
+        Window (ps).
+    rule : str
+        The rule that chose it, or which end the user overrode.
+    n_blocks : int
+        Independent time blocks used for the standard error.
+    """
+
+    start_ps: float
+    end_ps: float
+    rule: str
+    n_blocks: int
+
+
+@dataclass(frozen=True)
+class DiffusionFit:
+    """Diffusion coefficients of one trajectory (cm²/s), each with its block standard error."""
+
+    D_cm2_s: float
+    D_err_cm2_s: float
+    D_xy_cm2_s: float
+    D_xy_err_cm2_s: float
+    D_z_cm2_s: float
+    D_z_err_cm2_s: float
+    window: FitWindow
+    D_blocks_cm2_s: tuple[float, ...]
+    D_charge_cm2_s: float | None = None
+    D_charge_err_cm2_s: float | None = None
+
+
+def crossover_time(curves: MSDCurves) -> float:
+    """First lag (ps) at which d ln MSD / d ln t of the total MSD falls to 1.5 (0 if never above)."""
+    t, msd = curves.time_ps[1:], curves.total[1:]
+    ok = msd > 0
+    if ok.sum() < 3:
+        return 0.0
+    slope = np.gradient(np.log(msd[ok]), np.log(t[ok]))
+    below = np.nonzero(slope <= CROSSOVER_SLOPE)[0]
+    if len(below) == 0:
+        return float(t[ok][-1])
+    return 0.0 if below[0] == 0 else float(t[ok][below[0]])
+
+
+def choose_fit_window(
+    curves: MSDCurves,
+    n_blocks: int = DEFAULT_N_BLOCKS,
+    fit_start_ps: float | None = None,
+    fit_end_ps: float | None = None,
+) -> FitWindow:
+    """Apply the default window rule (module docstring), with optional overrides.
+
+    Parameters
+    ----------
+    curves : MSDCurves
+        MSD of the whole trajectory.
+    n_blocks : int
+        Requested number of independent blocks (≥ 2).
+    fit_start_ps, fit_end_ps : float, optional
+        Override the start or the end of the window (ps).
+
+    Returns
+    -------
+    FitWindow
+
+    Raises
+    ------
+    SetupError
+        A window that is empty, beyond the trajectory, holds fewer than 5 lags, or is too long
+        to fit into two blocks.
+    """
+    if n_blocks < 2:
+        raise SetupError(f"n_blocks must be at least 2 for a standard error, got {n_blocks}")
+    dt = float(curves.time_ps[1] - curves.time_ps[0])
+    n_frames = len(curves.time_ps)
+    block_ps = (n_frames // n_blocks - 1) * dt
+    start = max(START_FRACTION * block_ps, CROSSOVER_FACTOR * crossover_time(curves))
+    end = END_FRACTION * block_ps
+    if fit_start_ps is None and fit_end_ps is None and start >= end:
+        raise SetupError(
+            f"the default fit window is empty: the ballistic crossover ({crossover_time(curves):.3g} ps) "
+            f"is too long for blocks of {block_ps:.3g} ps; run longer, use fewer blocks, or set the window"
+        )
+    overridden = []
+    if fit_start_ps is not None:
+        start = float(fit_start_ps)
+        overridden.append("start")
+    if fit_end_ps is not None:
+        end = float(fit_end_ps)
+        overridden.append("end")
+    total_ps = float(curves.time_ps[-1])
+    if not 0 <= start < end:
+        raise SetupError(f"fit window [{start:.4g}, {end:.4g}] ps is empty; the start must be below the end")
+    if end > total_ps:
+        raise SetupError(f"fit window end {end:.4g} ps is beyond the trajectory length {total_ps:.4g} ps")
+    n_lags = int(np.sum((curves.time_ps >= start) & (curves.time_ps <= end)))
+    if n_lags < MIN_LAGS_IN_WINDOW:
+        raise SetupError(
+            f"fit window [{start:.4g}, {end:.4g}] ps holds only {n_lags} lags (frames every {dt:.4g} ps); "
+            f"widen it or use a longer trajectory (at least {MIN_LAGS_IN_WINDOW} lags)"
+        )
+    # Each block must reach the window end; shrink the count of blocks if needed.
+    blocks = n_blocks
+    while blocks >= 2 and (n_frames // blocks - 1) * dt < end * (1 - 1e-9):
+        blocks -= 1
+    if blocks < 2:
+        raise SetupError(
+            f"fit window end {end:.4g} ps is longer than half the trajectory ({total_ps:.4g} ps); "
+            "no two independent blocks reach it, so D would have no error bar"
+        )
+    rule = WINDOW_RULE
+    if overridden:
+        rule = f"user override of the {' and '.join(overridden)}; otherwise {WINDOW_RULE}"
+    return FitWindow(start, end, rule, blocks)
+
+
+def fit_slope(time_ps: np.ndarray, msd_A2: np.ndarray, start_ps: float, end_ps: float) -> float:
+    """OLS slope (Å²/ps) of ``msd_A2`` (one series, or stacked rows) against ``time_ps`` over [start_ps, end_ps]."""
+    sel = (time_ps >= start_ps) & (time_ps <= end_ps)
+    # polyfit fits every column at once; stacked series arrive as rows.
+    slope, _intercept = np.polyfit(time_ps[sel], np.asarray(msd_A2)[..., sel].T, 1)
+    return slope
+
+
+def _coefficients(time_ps: np.ndarray, msd_xyz: np.ndarray, window: FitWindow) -> np.ndarray:
+    """(D, D_xy, D_z) in cm²/s from per-component MSD (n_lags, 3)."""
+    series = np.stack([msd_xyz.sum(axis=1), msd_xyz[:, 0] + msd_xyz[:, 1], msd_xyz[:, 2]])
+    slopes = fit_slope(time_ps, series, window.start_ps, window.end_ps)
+    return slopes / np.array([6.0, 4.0, 2.0]) * CM2_S_PER_A2_PS
+
+
+def fit_diffusion(
+    curves: MSDCurves,
+    positions_A: np.ndarray,
+    window: FitWindow,
+) -> DiffusionFit:
+    """D, D_xy, D_z with block standard errors over a fixed window.
+
+    Parameters
+    ----------
+    curves : MSDCurves
+        All-origin MSD of the whole trajectory (gives the values).
+    positions_A : ndarray, shape (n_frames, n_mobile, 3)
+        The same trajectory, cut into ``window.n_blocks`` blocks for the errors (Å).
+    window : FitWindow
+        From :func:`choose_fit_window`.
+
+    Returns
+    -------
+    DiffusionFit
+    """
+    t = curves.time_ps
+    values = _coefficients(t, curves.msd_A2, window)
+    n_frames = positions_A.shape[0]
+    per_block = n_frames // window.n_blocks
+    block_values = []
+    block_charge = []
+    n_mobile = positions_A.shape[1]
+    for b in range(window.n_blocks):
+        block = positions_A[b * per_block : (b + 1) * per_block]
+        block_values.append(_coefficients(t[:per_block], msd_fft(block), window))
+        if curves.charge_msd_A2 is not None:
+            summed = (block - block[:1]).sum(axis=1, keepdims=True)
+            charge = msd_fft(summed).sum(axis=1) / n_mobile
+            block_charge.append(fit_slope(t[:per_block], charge, window.start_ps, window.end_ps) / 6 * CM2_S_PER_A2_PS)
+    block_values = np.array(block_values)
+    errors = block_values.std(axis=0, ddof=1) / np.sqrt(window.n_blocks)
+
+    d_charge = d_charge_err = None
+    if curves.charge_msd_A2 is not None:
+        d_charge = float(fit_slope(t, curves.charge_msd_A2, window.start_ps, window.end_ps) / 6 * CM2_S_PER_A2_PS)
+        d_charge_err = float(np.std(block_charge, ddof=1) / np.sqrt(window.n_blocks))
+    return DiffusionFit(
+        D_cm2_s=float(values[0]),
+        D_err_cm2_s=float(errors[0]),
+        D_xy_cm2_s=float(values[1]),
+        D_xy_err_cm2_s=float(errors[1]),
+        D_z_cm2_s=float(values[2]),
+        D_z_err_cm2_s=float(errors[2]),
+        window=window,
+        D_blocks_cm2_s=tuple(float(v) for v in block_values[:, 0]),
+        D_charge_cm2_s=d_charge,
+        D_charge_err_cm2_s=d_charge_err,
+    )

@@ -1,0 +1,88 @@
+"""FFT MSD, fit window and block errors on in-memory trajectories (no files)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lizrcl_tools.analysis import diffusion as dif
+from lizrcl_tools.analysis.msd import compute_msd, msd_fft
+from lizrcl_tools.analysis.synthetic import random_walk
+from lizrcl_tools.errors import SetupError
+
+
+def _msd_direct(pos: np.ndarray) -> np.ndarray:
+    """O(N²) reference: explicit average over every time origin."""
+    n = len(pos)
+    return np.array([((pos[m:] - pos[: n - m]) ** 2).mean(axis=(0, 1)) for m in range(n)])
+
+
+def test_fft_msd_equals_direct_average_over_origins():
+    rng = np.random.default_rng(7)
+    pos = rng.normal(size=(257, 70, 3)).cumsum(axis=0) + 50.0  # odd length, offset, >1 particle block
+    np.testing.assert_allclose(msd_fft(pos), _msd_direct(pos), rtol=1e-9, atol=1e-9)
+
+
+def test_constant_velocity_gives_ballistic_msd():
+    # MSD = |v|² t² exactly, per component v_α² t².
+    v = np.array([0.3, -0.2, 0.5])
+    t = np.arange(100) * 0.01
+    pos = t[:, None, None] * v + np.zeros((1, 4, 3))
+    msd = msd_fft(pos)
+    np.testing.assert_allclose(msd, (t[:, None] * v) ** 2, atol=1e-10)
+
+
+def test_projected_coefficients_of_anisotropic_walk_and_calibrated_error():
+    d_axes = (2e-5, 2e-5, 2e-6)  # fast in-plane, slow along z
+    rng = np.random.default_rng(11)
+    # 1500 walkers: ~1 % (1σ) on D_z, the noisiest projection, so 5 % is a safe bound.
+    pos = random_walk(2000, 1500, d_axes, 0.01, rng)
+    curves = compute_msd(pos, 0.01)
+    window = dif.choose_fit_window(curves)
+    fit = dif.fit_diffusion(curves, pos, window)
+    assert fit.D_xy_cm2_s == pytest.approx(2e-5, rel=0.05)
+    assert fit.D_z_cm2_s == pytest.approx(2e-6, rel=0.05)
+    assert fit.D_cm2_s == pytest.approx(np.mean(d_axes), rel=0.05)
+    # The block error must be the right size: neither absurdly small nor large.
+    assert 0.001 < fit.D_err_cm2_s / fit.D_cm2_s < 0.03
+    assert abs(fit.D_cm2_s - np.mean(d_axes)) < 4 * fit.D_err_cm2_s
+
+
+def test_default_window_rule_and_overrides():
+    rng = np.random.default_rng(0)
+    pos = random_walk(1000, 20, 1e-5, 0.01, rng)
+    curves = compute_msd(pos, 0.01, charge=False)
+    window = dif.choose_fit_window(curves, n_blocks=5)
+    block = (1000 // 5 - 1) * 0.01
+    assert window.start_ps == pytest.approx(0.1 * block)
+    assert window.end_ps == pytest.approx(0.5 * block)
+    assert window.n_blocks == 5 and "0.1 T_b" in window.rule
+
+    # A long override window needs longer blocks: fewer of them.
+    wide = dif.choose_fit_window(curves, n_blocks=5, fit_start_ps=0.5, fit_end_ps=3.0)
+    assert (wide.start_ps, wide.end_ps) == (0.5, 3.0)
+    assert wide.n_blocks == 3 and "user override of the start and end" in wide.rule
+    with pytest.raises(SetupError, match="is empty"):
+        dif.choose_fit_window(curves, fit_start_ps=2.0, fit_end_ps=1.0)
+    with pytest.raises(SetupError, match="longer than half the trajectory"):
+        dif.choose_fit_window(curves, fit_end_ps=8.0)
+    with pytest.raises(SetupError, match="holds only"):
+        dif.choose_fit_window(curves, fit_start_ps=0.1, fit_end_ps=0.12)
+
+
+def test_ballistic_start_is_skipped():
+    # Velocity relaxes over tau (Ornstein–Uhlenbeck, unit variance per axis in Å/ps):
+    # ballistic for t << tau, then D = <v_x²> tau per axis.
+    rng = np.random.default_rng(3)
+    dt, tau, n = 0.01, 0.2, 4000
+    vel = np.zeros((n, 50, 3))
+    for i in range(1, n):
+        vel[i] = vel[i - 1] * np.exp(-dt / tau) + rng.normal(size=(50, 3)) * np.sqrt(1 - np.exp(-2 * dt / tau))
+    curves = compute_msd(np.cumsum(vel, axis=0) * dt, dt, charge=False)
+    assert dif.crossover_time(curves) > 0.2  # the walk starts ballistic
+    window = dif.choose_fit_window(curves)
+    assert window.start_ps == pytest.approx(dif.CROSSOVER_FACTOR * dif.crossover_time(curves))
+    fit = dif.fit_slope(curves.time_ps, curves.total, window.start_ps, window.end_ps)
+    assert fit / 6 == pytest.approx(tau, rel=0.1)
+    # Fitting from t = 0 instead would bias the slope low by the ballistic curvature.
+    assert dif.fit_slope(curves.time_ps, curves.total, 0.0, 0.4) / 6 < 0.8 * tau

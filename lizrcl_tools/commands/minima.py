@@ -1,0 +1,42 @@
+"""``lizrcl minima``: table of the lowest SSW minima; export structures; frames for labelling."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``minima`` arguments."""
+    parser.add_argument("db", help="minima database written by lizrcl ssw")
+    parser.add_argument("--top", type=int, default=20, help="rows of the table (default 20)")
+    parser.add_argument("--formula", help="only this empirical formula (e.g. ClLi)")
+    parser.add_argument("--export", type=int, metavar="N", help="write the N lowest minima to --outdir")
+    parser.add_argument("--format", default="cif", choices=("cif", "extxyz", "vasp"), help="export format")
+    parser.add_argument("--outdir", default="minima", help="folder for --export (default ./minima)")
+    parser.add_argument("--for-labelling", metavar="FILE",
+                        help="write minima and walk points as extxyz frames for lizrcl label")
+    parser.add_argument("--window", type=float, default=0.5,
+                        help="energy window above the global minimum for --for-labelling, eV/atom (default 0.5)")
+    parser.add_argument("--max-walk-points", type=int, help="at most this many walk points (random, --seed)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the walk-point choice (default 0)")
+    parser.add_argument("--minima-only", action="store_true", help="no walk points in --for-labelling")
+    parser.set_defaults(handler=_minima)
+
+
+def _minima(args: argparse.Namespace) -> int:
+    from lizrcl_tools.fileio import write_atoms_atomic
+    from lizrcl_tools.ssw.database import MinimaDB
+    from lizrcl_tools.ssw.export import export_minima, format_table, labelling_frames, minima_table
+
+    db = MinimaDB(args.db)
+    table = minima_table(db, args.formula)
+    print(f"{args.db}: {len(table)} distinct minima")
+    print(format_table(table, args.top))
+    if args.export:
+        paths = export_minima(db, args.export, args.outdir, args.format, args.formula)
+        print(f"wrote {len(paths)} structures to {args.outdir}")
+    if args.for_labelling:
+        frames = labelling_frames(db, args.window, args.max_walk_points, args.seed, not args.minima_only)
+        write_atoms_atomic(args.for_labelling, frames, format="extxyz")
+        print(f"wrote {len(frames)} frames to {args.for_labelling}")
+    return 0

@@ -1,0 +1,86 @@
+"""``lizrcl ssw``: stochastic surface walking global search in LAMMPS; resumes from its checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+
+_POTENTIALS = ("classical", "mace", "toy-licl")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``ssw`` arguments (defaults of the walk: :class:`lizrcl_tools.ssw.SSWParameters`)."""
+    parser.add_argument("structure", nargs="?", help="starting structure (any ASE-readable file); "
+                        "not needed when --checkpoint exists (the walk resumes)")
+    parser.add_argument("--db", required=True, help="minima database (SQLite, shared by walkers)")
+    parser.add_argument("--checkpoint", required=True, help="JSON checkpoint; resumed from if it exists")
+    parser.add_argument("--steps", type=int, default=20, help="total SSW steps (default 20)")
+    parser.add_argument("--seed", type=int, default=0, help="RNG seed of this walker (default 0)")
+    parser.add_argument("--potential", default="classical",
+                        help=f"one of {', '.join(_POTENTIALS)} or a PotentialSpec JSON file (default classical)")
+    parser.add_argument("--model", help="MACE model file (for --potential mace)")
+    parser.add_argument("--fixed-cell", action="store_true", help="keep the cell fixed (default: variable cell)")
+    parser.add_argument("--ng", type=int, help="Gaussians per step N_G (default 10)")
+    parser.add_argument("--ds-atom", type=float, help="Gaussian width for atoms, Å (default 0.6)")
+    parser.add_argument("--ds-cell", type=float, help="Gaussian width for the cell, strain (default 0.05)")
+    parser.add_argument("--temperature", type=float, help="T_ssw of the Metropolis test, K (default 300)")
+    parser.add_argument("--pressure", type=float, help="pressure, GPa (default 0)")
+    parser.add_argument("--force-tol", type=float, help="quench force tolerance, eV/Å (default 0.01)")
+    parser.add_argument("--max-force-calls", type=int, help="stop once this many force calls are used")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_ssw)
+
+
+def load_potential(name: str, model: str | None):
+    """PotentialSpec for a CLI choice: a registered name or a JSON file of ``PotentialSpec.to_dict()``."""
+    import json
+    from pathlib import Path
+
+    from lizrcl_tools.errors import SetupError
+    from lizrcl_tools.potentials import PotentialSpec
+
+    if name.endswith(".json"):
+        try:
+            return PotentialSpec.from_dict(json.loads(Path(name).read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            raise SetupError(f"{name}: not a PotentialSpec JSON file ({exc})") from exc
+    if name == "toy-licl":
+        from lizrcl_tools.ssw.toy import toy_licl_potential
+
+        return toy_licl_potential()
+    if name in ("classical", "mace"):
+        from lizrcl_tools.md.setup import resolve_potential
+
+        return resolve_potential(name, model)
+    raise SetupError(f"unknown potential {name!r}; choose one of {', '.join(_POTENTIALS)} or a .json spec")
+
+
+def _ssw(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import ase.io
+
+    from lizrcl_tools.errors import SetupError
+    from lizrcl_tools.ssw.walker import SSWParameters, SSWWalker, with_overrides
+
+    if Path(args.checkpoint).exists():
+        walker = SSWWalker.resume(args.checkpoint, db=args.db)
+        print(f"resuming {args.checkpoint} at step {walker.state.step} (seed {walker.seed})")
+    else:
+        if not args.structure:
+            raise SetupError("a starting structure is needed for a new walk")
+        params = with_overrides(
+            SSWParameters(relax_cell=not args.fixed_cell), n_gaussians=args.ng, ds_atom=args.ds_atom,
+            ds_cell=args.ds_cell, temperature_K=args.temperature, pressure_GPa=args.pressure,
+            force_tol=args.force_tol)
+        spec = load_potential(args.potential, args.model)
+        walker = SSWWalker(ase.io.read(args.structure), spec, args.db, params, args.seed, args.checkpoint)
+    try:
+        walker.run(args.steps, progress=not args.no_progress, max_force_calls=args.max_force_calls)
+        n = len(walker.symbols)
+        s = walker.state
+        print(f"step {s.step}: E = {s.energy / n:.5f} eV/atom, lowest {walker.lowest_energy() / n:.5f} eV/atom, "
+              f"{walker.db.count()} distinct minima in {args.db}, acceptance {walker.acceptance_rate():.2f}, "
+              f"{s.force_calls} force calls")
+    finally:
+        walker.close()
+    return 0

@@ -1,0 +1,22 @@
+"""Stochastic surface walking (SSW) global optimisation of crystals inside LAMMPS.
+
+Modules
+-------
+engine       one LAMMPS instance: evaluate, minimise (cell too), Python bias via ``fix external``
+bias         generalised coordinates (atoms + strain) and the Gaussian bias potentials
+dimer        biased-dimer softening of the walking direction
+walker       the SSW step, Metropolis acceptance, checkpoint/resume (:class:`SSWWalker`)
+database     the minima database (ASE SQLite), duplicate merging, safe for several walkers
+fingerprint  structural fingerprint, distance-weighted Steinhardt Q_l, space group
+export       minima table, CIF/extxyz export, frames for labelling
+pesmap       order parameter vs energy map of minima (paper Fig. S2)
+toy          a cheap rocksalt-favouring LiCl potential for tests and benchmarks
+
+References: Shang & Liu, JCTC 9, 1838 (2013); Shang, Zhang & Liu, PCCP 16, 17845 (2014);
+Shang & Liu, JCTC 8, 2215 (2012); Huang, Shang & Liu, Chem. Sci. (2017).
+"""
+
+from lizrcl_tools.ssw.database import MinimaDB
+from lizrcl_tools.ssw.walker import SSWParameters, SSWWalker, StepRecord
+
+__all__ = ["MinimaDB", "SSWParameters", "SSWWalker", "StepRecord"]

@@ -1,0 +1,188 @@
+#!/usr/bin/env python
+"""Benchmark: SSW vs ASE basin hopping at equal force-call budget, finding rocksalt LiCl.
+
+From random LiCl cells (8 and 16 atoms, several seeds) both methods search with the toy
+rocksalt-favouring LiCl potential (:mod:`lizrcl_tools.ssw.toy`) in LAMMPS:
+
+* SSW: :class:`lizrcl_tools.ssw.SSWWalker`, variable cell, default parameters.
+* Basin hopping: :class:`ase.optimize.basin.BasinHopping` (random atomic moves of ``--bh-dr`` Å,
+  Metropolis at the same temperature), each local relaxation FIRE on a ``UnitCellFilter``
+  (atoms + cell) to fmax 0.05 eV/Å, through an ASE calculator over the same LAMMPS engine.
+
+Force calls are counted identically: every LAMMPS force evaluation passes through the engine's
+``fix external`` callback (dimer images, biased and true relaxations for SSW; every calculator
+call for basin hopping). A run "reaches rocksalt" when some minimum it found lies within
+``--tol`` eV/atom of relaxed rocksalt *and* its force-call count at that point is within the
+budget, and the lowest minimum it stored has rocksalt's fingerprint (cosine distance < 0.02;
+checks that a low energy is not another structure). Also printed: the median force calls to
+reach rocksalt, and distinct minima (merged by energy + fingerprint as in the SSW database)
+per 1000 force calls.
+
+Usage: ``nice -n 10 .venv/bin/python scripts/bench_ssw.py --budget 4000 --seeds 4``
+ASE's basin hopping draws from NumPy's global RNG; it is seeded per run (``np.random.seed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.build import bulk
+from ase.filters import UnitCellFilter
+from ase.optimize import FIRE
+from ase.optimize.basin import BasinHopping
+from ase.units import kB
+
+from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
+from lizrcl_tools.ssw.engine import EngineCalculator, LammpsEngine, to_lammps_frame
+from lizrcl_tools.ssw.fingerprint import fingerprint, fingerprint_distance
+from lizrcl_tools.ssw.randomcell import random_cell
+from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
+
+
+class BudgetExhausted(Exception):
+    """Raised inside basin hopping once the force-call budget is spent."""
+
+
+def rocksalt_energy_per_atom(spec) -> float:
+    """Relaxed rocksalt energy of the toy potential, eV/atom."""
+    atoms = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True)
+    h, pos, _ = to_lammps_frame(atoms.cell[:], atoms.positions)
+    eng = LammpsEngine(spec, atoms.get_chemical_symbols(), h, pos)
+    e = eng.minimize(relax_cell=True, force_tol=1e-6).energy / len(atoms)
+    eng.close()
+    return e
+
+
+def lowest_is_rocksalt(db: MinimaDB) -> bool:
+    """Whether the lowest stored minimum has rocksalt's fingerprint (supercell-independent)."""
+    rows = db.minima()
+    if not rows:
+        return False
+    reference = fingerprint(bulk("LiCl", "rocksalt", a=ROCKSALT_A))
+    return fingerprint_distance(fingerprint(rows[0].toatoms()), reference) < 0.02
+
+
+def run_ssw(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path) -> dict:
+    """SSW from ``start`` until the budget is spent; first force-call count at rocksalt or None."""
+    walker = SSWWalker(start, spec, workdir / f"ssw_{len(start)}_{seed}.db", SSWParameters(), seed=seed)
+    walker.run(10**6, progress=False, max_force_calls=budget)
+    walker.close()
+    n = len(start)
+    hit = next((r.force_calls for r in walker.state.history if r.energy / n <= e_target and r.force_calls <= budget),
+               None)
+    in_budget = [r for r in walker.state.history if r.force_calls <= budget]
+    last = in_budget[-1] if in_budget else walker.state.history[0]
+    # Distinct minima found within the budget (the walk may overshoot by its last step).
+    distinct = sum(1 for row in walker.db.minima() if row.found_step <= last.step)
+    if not lowest_is_rocksalt(walker.db):
+        hit = None
+    return {"hit": hit, "best": min(r.energy for r in in_budget or walker.state.history[:1]) / n,
+            "distinct": distinct, "calls": last.force_calls}
+
+
+def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path, dr: float,
+           temperature_K: float) -> dict:
+    """ASE basin hopping with variable-cell FIRE relaxations, stopped at the budget."""
+    atoms = start.copy()
+    calc = EngineCalculator(spec, atoms)
+    engine = calc.engine
+    minima: list[tuple[Atoms, float, int]] = []
+    hit: list[int] = []
+    original = calc.calculate
+
+    def counted(*args, **kwargs):
+        if engine.force_calls >= budget:
+            raise BudgetExhausted
+        original(*args, **kwargs)
+
+    calc.calculate = counted
+    atoms.calc = calc
+
+    class CellRelax:
+        """Optimizer factory for BasinHopping: FIRE on atoms + cell; records every local minimum."""
+
+        def __init__(self, _optimizable, logfile=None):
+            self.opt = FIRE(UnitCellFilter(atoms), logfile=None)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def run(self, fmax):
+            self.opt.run(fmax=fmax, steps=3000)
+            e = atoms.get_potential_energy()
+            minima.append((atoms.copy(), e, engine.force_calls))
+            if e / len(atoms) <= e_target and not hit:
+                hit.append(engine.force_calls)
+
+    np.random.seed(seed)
+    # ASE's default trajectories would land in the current folder; keep them in the work folder.
+    bh = BasinHopping(atoms, temperature=kB * temperature_K, dr=dr, optimizer=CellRelax, fmax=0.05, logfile=None,
+                      trajectory=str(workdir / f"bh_{len(start)}_{seed}_lowest.traj"),
+                      local_minima_trajectory=str(workdir / f"bh_{len(start)}_{seed}_minima.traj"))
+    try:
+        bh.run(10**6)
+    except BudgetExhausted:
+        pass
+    engine.close()
+    db = MinimaDB(workdir / f"bh_{len(start)}_{seed}.db")
+    for k, (m, e, _) in enumerate(minima):
+        db.add_minimum(m, e, seed=seed, step=k)
+    n = len(start)
+    if not lowest_is_rocksalt(db):
+        hit.clear()
+    return {"hit": hit[0] if hit else None, "best": min((e for _, e, _ in minima), default=np.inf) / n,
+            "distinct": db.count(), "calls": engine.force_calls}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=int, default=4000, help="force calls per run (default 4000)")
+    parser.add_argument("--seeds", type=int, default=4, help="random starting cells per size (default 4)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16], help="atoms per cell (default 8 16)")
+    parser.add_argument("--tol", type=float, default=0.002, help="rocksalt energy tolerance, eV/atom")
+    parser.add_argument("--bh-dr", type=float, default=0.5, help="basin-hopping step, Å (default 0.5)")
+    parser.add_argument("--temperature", type=float, default=300.0, help="Metropolis temperature, K")
+    args = parser.parse_args()
+
+    spec = toy_licl_potential()
+    e_rs = rocksalt_energy_per_atom(spec)
+    e_target = e_rs + args.tol
+    print(f"toy LiCl potential; rocksalt {e_rs:.5f} eV/atom; budget {args.budget} force calls per run")
+    print(f"{'N':>3} {'seed':>4} | {'SSW hit@':>9} {'best ΔE':>8} {'minima':>6} | {'BH hit@':>9} {'best ΔE':>8} "
+          f"{'minima':>6}   (ΔE in meV/atom above rocksalt)")
+    summary = {"ssw": [], "bh": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for n in args.sizes:
+            for seed in range(args.seeds):
+                start = random_cell(["Li", "Cl"] * (n // 2), seed=1000 * n + seed, volume_per_atom=ROCKSALT_A**3 / 8)
+                t0 = time.time()
+                s = run_ssw(start, spec, seed, args.budget, e_target, work)
+                t1 = time.time()
+                b = run_bh(start, spec, seed, args.budget, e_target, work, args.bh_dr, args.temperature)
+                t2 = time.time()
+                summary["ssw"].append((n, s))
+                summary["bh"].append((n, b))
+                print(f"{n:>3} {seed:>4} | {str(s['hit']):>9} {1000 * (s['best'] - e_rs):>8.1f} {s['distinct']:>6} | "
+                      f"{str(b['hit']):>9} {1000 * (b['best'] - e_rs):>8.1f} {b['distinct']:>6}   "
+                      f"({t1 - t0:.0f} s / {t2 - t1:.0f} s)")
+    for n in args.sizes:
+        for name in ("ssw", "bh"):
+            runs = [r for m, r in summary[name] if m == n]
+            hits = [r["hit"] for r in runs if r["hit"] is not None]
+            per_k = 1000 * np.mean([r["distinct"] / max(r["calls"], 1) for r in runs])
+            median = f"{np.median(hits):.0f}" if hits else "-"
+            print(f"N={n:>2} {name.upper():>3}: reached rocksalt in {len(hits)}/{len(runs)} runs "
+                  f"(median {median} force calls); {per_k:.2f} distinct minima per 1000 force calls")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""``lizrcl conductivity``: layered Li2ZrCl6 → MD at several temperatures → D, σ, Ea table."""
+
+from __future__ import annotations
+
+import argparse
+
+from lizrcl_tools.commands.md import add_potential_arguments, add_protocol_arguments, describe, protocol_from_args
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``lizrcl conductivity`` arguments."""
+    parser.add_argument("-o", "--output", default="conductivity",
+                        help="output folder: runs/T<K>/ and analysis/ (default: %(default)s)")
+    parser.add_argument("--structure", default="li2zrcl6-p3m1",
+                        help="structure file or builder name (default: %(default)s, layered Li2ZrCl6)")
+    parser.add_argument("--temperatures", type=float, nargs="+", metavar="K",
+                        help="temperatures, K (default: the protocol's)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_potential_arguments(parser)
+    add_protocol_arguments(parser)
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lizrcl_tools.analysis import format_table
+    from lizrcl_tools.md.setup import resolve_potential, tune_process_for
+    from lizrcl_tools.md.workflow import run_conductivity
+
+    protocol = protocol_from_args(args)
+    spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype)
+    tune_process_for(spec)
+    print(describe(protocol, spec) + f"; T = {', '.join(f'{t:g}' for t in protocol.temperatures_K)} K")
+    if protocol.name == "quick":
+        print("quick protocol: small cell, short runs and high temperatures so D is measurable in "
+              "minutes; use --protocol paper for the study's settings")
+    result, _ = run_conductivity(spec, protocol, args.output, structure=args.structure,
+                                 progress=not args.no_progress)
+    print(format_table(result))
+    print(f"results: {args.output}/analysis/conductivity.json")
+    return 0

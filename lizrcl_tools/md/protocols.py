@@ -1,0 +1,153 @@
+"""MD protocols: small frozen dataclasses; every field can be overridden with :func:`dataclasses.replace`.
+
+Two are registered:
+
+``paper``
+    the SSW-NN study's production settings: 432-atom cell, 10 ps NPT then 100 ps NVT at
+    300–450 K, 1 fs step.
+``quick`` (default)
+    a 54-atom cell (2 trigonal Li2ZrCl6 cells), 0.5 ps NPT and 2 ps NVT at 600, 750 and 900 K:
+    3 × 2,500 steps, sized for about 15 minutes on 2 idle CPU cores with the small float32
+    MACE in the plugin pair style (measured on the shared 2-core machine with two other jobs
+    running: 264 ms/step for 54 atoms, 521 ms/step for 108; roughly half that when idle). The
+    temperatures are higher than the paper's so that Li moves several Å within 2 ps and D is
+    still measurable from the MSD (201 frames, 10 fs apart); use it to see the pipeline work
+    and the trend, not for room-temperature numbers.
+
+Both use a Nosé–Hoover thermostat with 100 fs damping and a Nosé–Hoover barostat with 1000 fs
+damping at 1 bar, with x/y coupled (``couple xy``) so trigonal/layered cells keep their 120°
+angle while c relaxes freely.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from lizrcl_tools.errors import SetupError
+
+BAROSTATS = ("couple-xy", "tri", "iso", "aniso")
+
+
+@dataclass(frozen=True)
+class MDProtocol:
+    """Settings of one NPT → NVT run per temperature.
+
+    Attributes
+    ----------
+    name : str
+        Registry name, recorded in ``run.json``.
+    temperatures_K : tuple of float
+        Temperatures the command runs by default, K.
+    n_atoms : int or None
+        Target supercell size (the nearest supercell of the input cell); None keeps the input.
+    npt_ps, nvt_ps : float
+        Length of NPT equilibration and NVT production, ps.
+    timestep_fs : float
+        MD time step, fs.
+    dump_every : int
+        Steps between trajectory frames.
+    thermo_every : int
+        Steps between thermo lines in the log.
+    chunk_steps : int
+        Steps per chunk: progress is reported and a restart file written after each chunk.
+        Must be a multiple of ``dump_every``.
+    tdamp_fs, pdamp_fs : float
+        Thermostat and barostat damping times, fs.
+    pressure_bar : float
+        NPT target pressure, bar.
+    barostat : str
+        ``couple-xy`` (x, y, z with x/y coupled; keeps a hexagonal angle), ``tri``, ``iso`` or
+        ``aniso``.
+    seed : int
+        Seed of the initial Gaussian velocities (recorded in run.json).
+    """
+
+    name: str
+    temperatures_K: tuple[float, ...]
+    n_atoms: int | None
+    npt_ps: float
+    nvt_ps: float
+    timestep_fs: float = 1.0
+    dump_every: int = 10
+    thermo_every: int = 100
+    chunk_steps: int = 500
+    tdamp_fs: float = 100.0
+    pdamp_fs: float = 1000.0
+    pressure_bar: float = 1.0
+    barostat: str = "couple-xy"
+    seed: int = 20260101
+
+    def __post_init__(self) -> None:
+        for field in ("npt_ps", "nvt_ps", "timestep_fs", "tdamp_fs", "pdamp_fs"):
+            if getattr(self, field) < 0 or (field != "npt_ps" and getattr(self, field) == 0):
+                raise SetupError(f"protocol {self.name!r}: {field} must be positive")
+        for field in ("dump_every", "thermo_every", "chunk_steps"):
+            if int(getattr(self, field)) < 1:
+                raise SetupError(f"protocol {self.name!r}: {field} must be >= 1")
+        if self.chunk_steps % self.dump_every:
+            raise SetupError(
+                f"protocol {self.name!r}: chunk_steps ({self.chunk_steps}) must be a multiple "
+                f"of dump_every ({self.dump_every}) so restarts fall on dumped frames"
+            )
+        if self.nvt_steps % self.dump_every:
+            raise SetupError(
+                f"protocol {self.name!r}: NVT length ({self.nvt_steps} steps) must be a "
+                f"multiple of dump_every ({self.dump_every})"
+            )
+        if self.barostat not in BAROSTATS:
+            raise SetupError(f"unknown barostat {self.barostat!r}; choose one of {', '.join(BAROSTATS)}")
+        if any(t <= 0 for t in self.temperatures_K):
+            raise SetupError(f"protocol {self.name!r}: temperatures must be positive (K)")
+
+    @property
+    def npt_steps(self) -> int:
+        """NPT steps (``npt_ps`` / ``timestep_fs``, rounded)."""
+        return int(round(self.npt_ps * 1000.0 / self.timestep_fs))
+
+    @property
+    def nvt_steps(self) -> int:
+        """NVT steps (``nvt_ps`` / ``timestep_fs``, rounded)."""
+        return int(round(self.nvt_ps * 1000.0 / self.timestep_fs))
+
+    @property
+    def n_frames(self) -> int:
+        """Frames in the NVT dump, including the one at step 0."""
+        return self.nvt_steps // self.dump_every + 1
+
+    def with_overrides(self, **changes: object) -> "MDProtocol":
+        """Copy with the given fields changed; None values are ignored (unset CLI options)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "temperatures_K" in changes:
+            changes["temperatures_K"] = tuple(float(t) for t in changes["temperatures_K"])
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form with the derived step counts (recorded in run.json)."""
+        data = dataclasses.asdict(self)
+        data["temperatures_K"] = list(self.temperatures_K)
+        data.update(npt_steps=self.npt_steps, nvt_steps=self.nvt_steps)
+        return data
+
+
+PROTOCOLS: dict[str, MDProtocol] = {
+    "quick": MDProtocol(
+        name="quick", temperatures_K=(600.0, 750.0, 900.0), n_atoms=54,
+        npt_ps=0.5, nvt_ps=2.0, dump_every=10, thermo_every=50, chunk_steps=100,
+    ),
+    "paper": MDProtocol(
+        name="paper", temperatures_K=(300.0, 350.0, 400.0, 450.0), n_atoms=432,
+        npt_ps=10.0, nvt_ps=100.0, dump_every=100, thermo_every=1000, chunk_steps=1000,
+    ),
+}
+"""Registered protocols by name."""
+
+DEFAULT_PROTOCOL = "quick"
+
+
+def get_protocol(name: str) -> MDProtocol:
+    """Registered protocol by name; the error lists the known names."""
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        raise SetupError(f"unknown MD protocol {name!r}; choose one of {', '.join(PROTOCOLS)}") from None

@@ -1,0 +1,134 @@
+"""Choosing the potential and the cell for an MD run (shared by ``lizrcl md`` and ``lizrcl conductivity``)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from ase import Atoms
+
+from lizrcl_tools.errors import SetupError
+from lizrcl_tools.keys import ELEMENTS
+from lizrcl_tools.potentials import PotentialSpec
+
+DEFAULT_POTENTIAL = "classical"
+"""Potential used when neither ``--potential`` nor ``--model`` is given. Becomes ``"mace"`` (the
+shipped model) once lizrcl_tools.potentials.mace_plugin and the model file are in place."""
+
+
+def _classical(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSpec:
+    from lizrcl_tools.potentials.classical import classical_potential
+
+    if model is not None:
+        raise SetupError("--model is for MACE models; the classical potential takes no model file")
+    return classical_potential(elements)
+
+
+MACE_DTYPE = "float32"
+"""Precision of the exported MACE model for MD: float32 is ~2x faster on CPU (platform notes)
+and ample for sampling; use float64 (``--mace-dtype``) for energy-conservation studies."""
+
+
+def _mace(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSpec:
+    try:
+        from lizrcl_tools.potentials import mace_plugin
+    except ImportError as exc:
+        raise SetupError(f"the MACE pair style is not available in this installation ({exc})") from exc
+    if model is None:
+        from lizrcl_tools.evaluation import default_model_path
+
+        model = default_model_path()
+        if model is None:
+            raise SetupError(
+                "no MACE model is shipped in lizrcl_tools/data/ yet; pass --model PATH "
+                "or use --potential classical"
+            )
+    return mace_plugin.mace_potential(model, tuple(elements), dtype=dtype)
+
+
+POTENTIALS: dict[str, Callable[[str | None, Sequence[str], str], PotentialSpec]] = {
+    "classical": _classical,
+    "mace": _mace,
+}
+"""Potential name → factory(model path or None, elements, MACE dtype)."""
+
+
+def resolve_potential(
+    name: str | None = None,
+    model: str | None = None,
+    elements: Sequence[str] = ELEMENTS,
+    dtype: str = MACE_DTYPE,
+) -> PotentialSpec:
+    """Return the :class:`PotentialSpec` for a CLI choice.
+
+    Parameters
+    ----------
+    name : str, optional
+        ``classical`` or ``mace``; default: ``mace`` when ``model`` is given, else
+        :data:`DEFAULT_POTENTIAL`.
+    model : str, optional
+        Path of a MACE model file (implies ``mace``).
+    elements : sequence of str
+        LAMMPS type order.
+    dtype : {"float32", "float64"}
+        Precision of a MACE model (ignored by the classical potential).
+    """
+    if name is None:
+        name = "mace" if model is not None else DEFAULT_POTENTIAL
+    if name not in POTENTIALS:
+        raise SetupError(f"unknown potential {name!r}; choose one of {', '.join(POTENTIALS)}")
+    return POTENTIALS[name](model, elements, dtype)
+
+
+def supercell_for(atoms: Atoms, n_atoms: int | None) -> Atoms:
+    """Supercell of ``atoms`` with about ``n_atoms`` atoms (``atoms`` itself when None or smaller).
+
+    Uses :func:`lizrcl_tools.build.make_supercell` when available; otherwise repeats a and b
+    equally (keeping a hexagonal cell hexagonal) and c so the cell is as close to
+    ``n_atoms`` and as compact as possible.
+    """
+    if n_atoms is None or n_atoms <= len(atoms):
+        return atoms
+    try:
+        from lizrcl_tools.build import make_supercell
+    except ImportError:
+        return _repeat_to(atoms, n_atoms)
+    return make_supercell(atoms, n_atoms=n_atoms)
+
+
+def _repeat_to(atoms: Atoms, n_atoms: int) -> Atoms:
+    lengths = atoms.cell.lengths()
+    best = None
+    for nab, nc in itertools.product(range(1, 9), range(1, 9)):
+        n = len(atoms) * nab * nab * nc
+        sides = np.array([nab * lengths[0], nab * lengths[1], nc * lengths[2]])
+        score = (abs(n - n_atoms), sides.max() / sides.min())
+        if best is None or score < best[0]:
+            best = (score, (nab, nab, nc))
+    return atoms.repeat(best[1])
+
+
+def attach_python_parts(lmp, spec: PotentialSpec) -> None:
+    """Install the parts of a potential that live in Python rather than in LAMMPS commands.
+
+    Only the MACE ``fix external`` fallback (``spec.metadata["backend"] == "fix_external"``)
+    has one: its force callback. Every LAMMPS instance of a run needs it again.
+    """
+    if spec.metadata.get("backend") == "fix_external":
+        from lizrcl_tools.potentials.mace_plugin import attach_external
+
+        attach_external(lmp, spec)
+
+
+def tune_process_for(spec: PotentialSpec) -> None:
+    """Process-wide speed settings a command line run may opt into for ``spec``.
+
+    For MACE specs: keep glibc from returning the per-step autograd buffers to the kernel
+    (:func:`lizrcl_tools.potentials.mace_plugin.tune_glibc_malloc`, ~25–40 % faster steps on
+    CPU). Library callers are left alone: the setting cannot be undone.
+    """
+    if spec.metadata.get("backend") in ("plugin", "fix_external"):
+        from lizrcl_tools.potentials.mace_plugin import tune_glibc_malloc
+
+        tune_glibc_malloc()

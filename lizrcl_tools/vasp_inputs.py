@@ -40,6 +40,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lizrcl_tools.errors import LizrclWarning, ParseError, PresetError, SetupError
+from lizrcl_tools.resources import resource_dirs
 
 PRESET_SECTIONS = ("description", "incar", "kpoints", "potcar", "notes")
 """The only top-level sections a preset may have."""
@@ -47,8 +48,6 @@ PRESET_SECTIONS = ("description", "incar", "kpoints", "potcar", "notes")
 _KPOINTS_KEYS = ("mode", "length")
 _POTCAR_KEYS = ("functional", "symbols")
 _EXTRA_TAGS_FILE = "_extra_incar_tags.yaml"
-_DIST_NAME = "lizrcl-tools"
-_SHARE_SUBDIR = ("share", "lizrcl", "vasp_inputs")
 
 # The python types a YAML value may have for each type name used in incar_parameters.json.
 # bool is excluded from int/float on purpose: `ENCUT: true` is a typo, not 1 eV.
@@ -123,28 +122,10 @@ def preset_dirs() -> list[Path]:
     """Folders searched for presets, first match wins.
 
     A source checkout (editable install) uses the repository's top-level ``vasp_inputs/``; an
-    installed wheel carries the same files as data files under ``<prefix>/share/lizrcl/
-    vasp_inputs`` (pyproject ``[tool.setuptools.data-files]``), found through the
-    distribution's file list so ``--user`` and venv installs both work.
+    installed wheel carries the same files under ``<prefix>/share/lizrcl/vasp_inputs``
+    (see :func:`lizrcl_tools.resources.resource_dirs`).
     """
-    dirs: list[Path] = []
-    repo_dir = Path(__file__).resolve().parents[1] / "vasp_inputs"
-    if repo_dir.is_dir():
-        dirs.append(repo_dir)
-    try:
-        from importlib.metadata import PackageNotFoundError, distribution
-
-        files = distribution(_DIST_NAME).files or []
-    except PackageNotFoundError:
-        files = []
-    for entry in files:
-        parts = Path(str(entry)).parts
-        if len(parts) > 3 and parts[-4:-1] == _SHARE_SUBDIR:
-            located = Path(str(entry.locate())).resolve().parent
-            if located.is_dir() and located not in dirs:
-                dirs.append(located)
-            break
-    return dirs
+    return resource_dirs("vasp_inputs")
 
 
 def available_presets() -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 
 from lizrcl_tools import __version__
@@ -28,7 +29,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("build", "build Li–Zr–Cl crystal cells, mixed (LiCl)1-x(ZrCl4)x cells and supercells"),
     "vasp": ("vasp", "write VASP input folders from presets; collect VASP results as training data"),
     "data": ("data", "import the study's LASP training set; statistics of a training file"),
-    "demo": ("demo", "short end-to-end demo of what the toolkit does today"),
+    "md": ("md", "NPT then NVT molecular dynamics in LAMMPS, one restartable run folder per temperature"),
+    "conductivity": ("conductivity", "Li+ diffusivity and conductivity of layered Li2ZrCl6: MD at several temperatures, then analysis"),
+    "analyze": ("analyze", "Li MSD → D ± err, σ(T) by Nernst–Einstein, Arrhenius Ea and σ(300 K) from run folders"),
+    "plugin": ("plugin", "build or inspect the MACE LAMMPS pair-style plugin (mace/lizrcl)"),
+    "export": ("export", "export a MACE model to TorchScript (+ JSON sidecar) for the LAMMPS plugin"),
+    "label": ("label", "add reference energies/forces/stresses (sevennet, chgnet, mace:PATH) to frames, resumably"),
+    "train": ("train", "train a MACE potential (mace-torch) with Li–Zr–Cl defaults; error report and parity plots"),
+    "evaluate": ("evaluate", "energy/force/stress RMSE of a MACE model on labelled frames, per composition and config_type"),
+    "ssw": ("ssw", "stochastic surface walking global search in LAMMPS (minima database, resumable)"),
+    "minima": ("minima", "table of SSW minima; export best N as CIF/extxyz; frames for labelling"),
+    "pes-map": ("pes_map", "map of SSW minima: Steinhardt order parameter vs energy (paper Fig. S2)"),
 }
 
 
@@ -76,6 +87,20 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point: like :func:`run`, but prints toolkit errors without a traceback."""
+    # Users of the command line want the message, not the source line that raised it.
+    saved = warnings.formatwarning
+    warnings.formatwarning = _format_warning
+    try:
+        return _main(argv)
+    finally:
+        warnings.formatwarning = saved
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+    return f"lizrcl: warning: {message}\n"
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         return run(argv)
     except LizrclError as exc:

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
-.venv/bin/lizrcl demo "$@"
+.venv/bin/lizrcl conductivity "$@"

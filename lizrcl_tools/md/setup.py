@@ -12,9 +12,9 @@ from lizrcl_tools.errors import SetupError
 from lizrcl_tools.keys import ELEMENTS
 from lizrcl_tools.potentials import PotentialSpec
 
-DEFAULT_POTENTIAL = "classical"
-"""Potential used when neither ``--potential`` nor ``--model`` is given. Becomes ``"mace"`` (the
-shipped model) once lizrcl_tools.potentials.mace_plugin and the model file are in place."""
+DEFAULT_POTENTIAL = "mace"
+"""Potential used when neither ``--potential`` nor ``--model`` is given: the shipped MACE model
+(lizrcl_tools/data/, see its model card) in the ``mace/lizrcl`` pair style."""
 
 
 def _classical(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSpec:

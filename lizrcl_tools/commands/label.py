@@ -1,0 +1,35 @@
+"""``lizrcl label``: add reference energies, forces and stresses to frames, resumably."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``label`` arguments."""
+    from lizrcl_tools.calculators import REFERENCES
+
+    known = "; ".join(f"{name}: {text}" for name, (_, text) in REFERENCES.items())
+    parser.add_argument("input", help="frames to label (extxyz or any ASE-readable file)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="labelled extxyz (written atomically when all frames are done)")
+    parser.add_argument("--reference", default="sevennet", metavar="NAME[:ARG]",
+                        help=f"reference calculator (default sevennet). Known: {known}")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"],
+                        help="float type for MACE references")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.epilog = ("Finished frames are kept in OUTPUT.partial.extxyz as they are computed; "
+                     "rerunning the same command resumes and skips them.")
+    parser.set_defaults(handler=_label)
+
+
+def _label(args: argparse.Namespace) -> int:
+    from lizrcl_tools.calculators import get_reference
+    from lizrcl_tools.labelling import label_file
+
+    reference = get_reference(args.reference, device=args.device, dtype=args.dtype)
+    summary = label_file(args.input, args.output, reference, progress=not args.no_progress)
+    print(f"wrote {summary.n_frames} labelled frames to {summary.output} "
+          f"({summary.n_computed} computed, {summary.n_reused} reused; {summary.reference})")
+    return 0

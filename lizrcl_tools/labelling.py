@@ -1,0 +1,293 @@
+"""Label frames with a reference calculator, resumably.
+
+Each frame gets ``REF_energy`` (eV), ``REF_forces`` (eV/Å) and, for fully periodic cells,
+``REF_stress`` (eV/Å³, ASE sign, Voigt xx yy zz yz xz xy), plus the name and version of the
+reference in ``atoms.info`` (:data:`REFERENCE_KEY`, :data:`REFERENCE_VERSION_KEY`).
+
+Resuming
+--------
+Labelling a few hundred frames with a machine-learned teacher on a CPU takes hours, so every
+finished frame is appended at once to a side file ``<output>.partial.extxyz`` carrying its
+input index and a hash of its structure. A rerun reads that side file (and a previous complete
+output, if any), keeps every frame whose index *and* structure hash match the input, and only
+computes the rest. The final output is written atomically in input order, then the side file
+is removed. A crash therefore loses at most the frame being computed.
+
+Example
+-------
+>>> from lizrcl_tools.calculators import get_reference
+>>> ref = get_reference("sevennet")                                  # doctest: +SKIP
+>>> label_file("frames.extxyz", "labelled.extxyz", ref)              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lizrcl_tools import keys
+from lizrcl_tools.errors import LizrclWarning, ParseError, RunFailed, SetupError
+from lizrcl_tools.fileio import write_atoms_atomic
+
+REFERENCE_KEY = "REF_reference"
+"""``atoms.info`` key: registry name of the reference calculator (``"sevennet"``)."""
+
+REFERENCE_VERSION_KEY = "REF_reference_version"
+"""``atoms.info`` key: model and package version of the reference."""
+
+INDEX_KEY = "label_index"
+"""``atoms.info`` key in the side file: 0-based index of the frame in the input."""
+
+HASH_KEY = "label_hash"
+"""``atoms.info`` key in the side file and output: :func:`structure_hash` of the input frame."""
+
+_LABEL_KEYS = (keys.REF_ENERGY, keys.REF_STRESS, REFERENCE_KEY, REFERENCE_VERSION_KEY)
+
+
+@dataclass(frozen=True)
+class LabelSummary:
+    """What one labelling run did.
+
+    Attributes
+    ----------
+    output : Path
+        The labelled file.
+    n_frames : int
+        Frames in the output.
+    n_computed : int
+        Frames computed in this run.
+    n_reused : int
+        Frames taken from the side file or a previous output.
+    reference : str
+        Reference name and version.
+    """
+
+    output: Path
+    n_frames: int
+    n_computed: int
+    n_reused: int
+    reference: str
+
+
+def structure_hash(atoms: Any) -> str:
+    """Hash of what the reference sees: species, positions, cell, pbc.
+
+    Positions and cell are rounded to 1e-6 Å so that the extxyz text round trip (which keeps
+    8 decimals) gives the same hash.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The frame.
+
+    Returns
+    -------
+    str
+        ``"sha256-"`` + 16 hex digits. The prefix matters: a bare digest such as
+        ``"1234e5678"`` would be read back from extxyz as a float.
+    """
+    digest = hashlib.sha256()
+    digest.update(np.asarray(atoms.numbers, dtype=np.int64).tobytes())
+    # +0.0 turns -0.0 into 0.0 so the sign of a rounded zero does not change the hash.
+    digest.update((np.round(np.asarray(atoms.positions, dtype=float), 6) + 0.0).tobytes())
+    digest.update((np.round(np.asarray(atoms.cell[:], dtype=float), 6) + 0.0).tobytes())
+    digest.update(np.asarray(atoms.pbc, dtype=bool).tobytes())
+    return "sha256-" + digest.hexdigest()[:16]
+
+
+def attach_labels(atoms: Any, calculator: Any, reference: str, version: str) -> Any:
+    """Compute the reference labels of one frame and return a labelled copy.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Frame to label (not modified).
+    calculator : ase.calculators.calculator.Calculator
+        Reference calculator (eV, eV/Å, eV/Å³).
+    reference, version : str
+        Recorded in ``info`` under :data:`REFERENCE_KEY` and :data:`REFERENCE_VERSION_KEY`.
+
+    Returns
+    -------
+    ase.Atoms
+        Copy without a calculator, with ``REF_energy`` (eV), ``REF_forces`` (eV/Å) and, when
+        the cell is periodic in all three directions, ``REF_stress`` (eV/Å³, Voigt, ASE sign).
+    """
+    work = atoms.copy()
+    work.calc = calculator
+    energy = float(work.get_potential_energy())
+    forces = np.array(work.get_forces(), dtype=float)
+    stress = np.array(work.get_stress(voigt=True), dtype=float) if all(work.pbc) else None
+    labelled = atoms.copy()
+    labelled.calc = None
+    labelled.info[keys.REF_ENERGY] = energy
+    labelled.arrays[keys.REF_FORCES] = forces
+    if stress is not None:
+        labelled.info[keys.REF_STRESS] = stress
+    labelled.info[REFERENCE_KEY] = reference
+    labelled.info[REFERENCE_VERSION_KEY] = version
+    return labelled
+
+
+def _frame_text(atoms: Any) -> str:
+    import ase.io
+
+    buffer = io.StringIO()
+    ase.io.write(buffer, atoms, format="extxyz")
+    return buffer.getvalue()
+
+
+def _read_done(path: Path) -> list[Any]:
+    """Frames of a side file or earlier output, stopping at a truncated last frame."""
+    import ase.io
+
+    if not path.exists():
+        return []
+    frames = []
+    try:
+        for atoms in ase.io.iread(path, index=":", format="extxyz"):
+            frames.append(atoms)
+    except Exception:  # noqa: BLE001 - a crash mid-append leaves a torn last frame
+        warnings.warn(
+            f"{path}: ignoring a truncated frame after {len(frames)} complete ones",
+            LizrclWarning,
+            stacklevel=3,
+        )
+    return frames
+
+
+def side_file(output: str | os.PathLike) -> Path:
+    """Path of the checkpoint side file kept next to ``output`` while labelling."""
+    output = Path(output)
+    return output.with_name(output.name + ".partial.extxyz")
+
+
+def label_frames(
+    frames: Sequence[Any],
+    reference: Any,
+    output: str | os.PathLike,
+    progress: bool = True,
+) -> LabelSummary:
+    """Label ``frames`` with ``reference`` and write them to ``output``, resuming if possible.
+
+    Parameters
+    ----------
+    frames : sequence of ase.Atoms
+        Input frames, in order; their ``info`` (``config_type``, ``source`` ...) is kept.
+    reference : lizrcl_tools.calculators.Reference
+        Calculator plus provenance (see :func:`lizrcl_tools.calculators.get_reference`).
+    output : str or PathLike
+        Labelled extxyz file, written atomically when every frame is done.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    LabelSummary
+        Counts of computed and reused frames.
+    """
+    from tqdm import tqdm
+
+    output = Path(output)
+    partial = side_file(output)
+    hashes = [structure_hash(atoms) for atoms in frames]
+    done: dict[int, Any] = {}
+    for source in (output, partial):
+        for atoms in _read_done(source):
+            index = atoms.info.get(INDEX_KEY)
+            if index is None or not 0 <= int(index) < len(frames):
+                continue
+            if str(atoms.info.get(HASH_KEY)) != hashes[int(index)]:
+                continue  # the input changed at this index: label it again
+            atoms.calc = None
+            done[int(index)] = atoms
+    n_reused = len(done)
+
+    # Rewrite the side file from the verified frames only, so a torn or stale tail is dropped
+    # before new frames are appended to it.
+    if n_reused or partial.exists():
+        write_atoms_atomic(partial, [done[i] for i in sorted(done)], format="extxyz")
+
+    todo = [i for i in range(len(frames)) if i not in done]
+    n_computed = 0
+    with open(partial, "a") as handle, tqdm(
+        total=len(frames), initial=n_reused, desc="label", unit="frame", disable=not progress
+    ) as bar:
+        for index in todo:
+            try:
+                labelled = attach_labels(frames[index], reference.calculator, reference.name,
+                                         reference.version)
+            except Exception as exc:
+                raise RunFailed(
+                    f"reference {reference.name} failed on frame {index}; {len(done)} finished "
+                    f"frames are kept in {partial} and a rerun resumes from there: {exc}"
+                ) from exc
+            labelled.info[INDEX_KEY] = index
+            labelled.info[HASH_KEY] = hashes[index]
+            # One write + fsync per frame: a crash loses at most the frame in flight.
+            handle.write(_frame_text(labelled))
+            handle.flush()
+            os.fsync(handle.fileno())
+            done[index] = labelled
+            n_computed += 1
+            bar.update(1)
+
+    write_atoms_atomic(output, [done[i] for i in range(len(frames))], format="extxyz")
+    partial.unlink(missing_ok=True)
+    return LabelSummary(output, len(frames), n_computed, n_reused,
+                        f"{reference.name} {reference.version}")
+
+
+def read_frames(path: str | os.PathLike) -> list[Any]:
+    """Read every frame of an extxyz (or any ASE-readable) file.
+
+    Raises
+    ------
+    ParseError
+        The file is missing, empty or unreadable.
+    """
+    import ase.io
+
+    path = Path(path)
+    if not path.is_file():
+        raise SetupError(f"{path} does not exist")
+    try:
+        frames = ase.io.read(path, index=":")
+    except Exception as exc:  # noqa: BLE001 - ASE raises many types for bad files
+        raise ParseError(path, f"cannot read frames: {exc}") from exc
+    if not frames:
+        raise ParseError(path, "no frames found")
+    return frames
+
+
+def label_file(
+    input_path: str | os.PathLike,
+    output: str | os.PathLike,
+    reference: Any,
+    progress: bool = True,
+) -> LabelSummary:
+    """Read ``input_path``, label every frame with ``reference`` and write ``output``.
+
+    See :func:`label_frames`; ``output`` must differ from ``input_path``.
+    """
+    if Path(input_path).resolve() == Path(output).resolve():
+        raise SetupError(f"output {output} would overwrite the input; choose another name")
+    return label_frames(read_frames(input_path), reference, output, progress=progress)
+
+
+def strip_labels(atoms: Any) -> Any:
+    """Copy of ``atoms`` without reference labels or labelling bookkeeping."""
+    clean = atoms.copy()
+    clean.calc = None
+    for key in (*_LABEL_KEYS, INDEX_KEY, HASH_KEY):
+        clean.info.pop(key, None)
+    clean.arrays.pop(keys.REF_FORCES, None)
+    return clean

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from lizrcl_tools.errors import SetupError
 from lizrcl_tools.fileio import atomic_path, write_json_atomic
-from lizrcl_tools.resources import resource_dirs
+from lizrcl_tools.resources import resource_dirs, user_cache_dir
 
 PLUGIN_NAME = "mace_lizrcl.so"
 """File name of the built plugin inside its cache folder."""
@@ -109,12 +109,7 @@ def source_dir() -> Path:
 
 def cache_root() -> Path:
     """Root of the plugin cache (``$LIZRCL_PLUGIN_CACHE``, else ``$XDG_CACHE_HOME/lizrcl/plugin``)."""
-    env = os.environ.get("LIZRCL_PLUGIN_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "lizrcl" / "plugin"
+    return user_cache_dir("plugin", "LIZRCL_PLUGIN_CACHE")
 
 
 def lammps_version_string(version_number: int) -> str:

@@ -8,6 +8,7 @@ and virtual-environment installs both work.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 DIST_NAME = "lizrcl-tools"
@@ -45,3 +46,21 @@ def resource_dirs(name: str) -> list[Path]:
                 dirs.append(located)
             break
     return dirs
+
+
+def user_cache_dir(name: str, override_env: str) -> Path:
+    """Per-user cache folder ``$XDG_CACHE_HOME/lizrcl/<name>`` (default ``~/.cache``).
+
+    Parameters
+    ----------
+    name : str
+        Sub-folder (``"plugin"``, ``"models"``).
+    override_env : str
+        Environment variable that, when set, names the folder directly (for shared caches on
+        clusters).
+    """
+    env = os.environ.get(override_env)
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "lizrcl" / name

@@ -379,7 +379,6 @@ def card_stage(args) -> None:
 
     import ase.io
 
-    from lizrcl_tools.evaluation import format_report
     from lizrcl_tools.fileio import write_text_atomic
 
     model = _trained_model(args.work)

@@ -142,6 +142,7 @@ def test_changed_frame_is_relabelled_and_torn_side_file_is_tolerated(tmp_path):
     with pytest.warns(UserWarning, match="truncated"):
         summary = label_frames(frames, _ref(counter), out, progress=False)
     assert counter.n_calls == 3  # frame 1 (changed) + frames 4, 5
+    assert (summary.n_computed, summary.n_reused) == (3, 3)
     result = ase.io.read(out, index=":")
     assert result[1].info[HASH_KEY] == structure_hash(frames[1])
 

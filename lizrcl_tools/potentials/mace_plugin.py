@@ -45,6 +45,7 @@ import numpy as np
 from lizrcl_tools.errors import LizrclWarning, SetupError
 from lizrcl_tools.keys import ELEMENTS
 from lizrcl_tools.potentials import PotentialSpec
+from lizrcl_tools.resources import user_cache_dir
 
 MODES = {"auto": "", "single": "no_domain_decomposition", "ghost": "domain_decomposition"}
 """Python mode name → ``pair_style mace/lizrcl`` keyword."""
@@ -92,11 +93,7 @@ def tune_glibc_malloc(threshold_bytes: int = 1 << 34) -> bool:
 
 def model_cache_root() -> Path:
     """Where exported models are cached (``$LIZRCL_MODEL_CACHE``, else ``$XDG_CACHE_HOME/lizrcl/models``)."""
-    env = os.environ.get("LIZRCL_MODEL_CACHE")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "lizrcl" / "models"
+    return user_cache_dir("models", "LIZRCL_MODEL_CACHE")
 
 
 def exported_model(

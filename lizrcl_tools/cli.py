@@ -87,25 +87,25 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point: like :func:`run`, but prints toolkit errors without a traceback."""
-    # Users of the command line want the message, not the source line that raised it.
     saved = warnings.formatwarning
+    # Users of the command line want the message, not the source line that raised it.
     warnings.formatwarning = _format_warning
     try:
-        return _main(argv)
-    finally:
-        warnings.formatwarning = saved
-
-
-def _format_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
-    return f"lizrcl: warning: {message}\n"
-
-
-def _main(argv: Sequence[str] | None) -> int:
-    try:
-        return run(argv)
+        with warnings.catch_warnings():
+            # mace sets this variable itself on import, then warns about it at every model load.
+            warnings.filterwarnings(
+                "ignore", message="Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
+            )
+            return run(argv)
     except LizrclError as exc:
         print(f"lizrcl: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("lizrcl: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = saved
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+    return f"lizrcl: warning: {message}\n"

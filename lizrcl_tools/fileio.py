@@ -124,3 +124,73 @@ def _guess_format(path: Path) -> str:
         f"cannot tell the file format of {path} from its name; pass a format "
         "(e.g. extxyz, vasp, lammps-data, cif)"
     )
+
+
+def read_frames(path: str | os.PathLike, format: str | None = None) -> Iterator[Any]:
+    """Yield every structure in a file, lazily, whatever ASE format it is in.
+
+    Unlike :func:`ase.io.iread`, this also reads single-frame formats (POSCAR, CIF, LAMMPS
+    data), reads LAMMPS data files with the toolkit's type order (type 1 = Li, 2 = Zr,
+    3 = Cl, ``atom_style atomic``, ``units metal``) and never yields nothing silently.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Structure file.
+    format : str, optional
+        ASE format name; default guessed from the file name, then from its content.
+
+    Raises
+    ------
+    ParseError
+        The file cannot be read, or holds no structure.
+    """
+    import ase.io
+    from ase.data import atomic_numbers
+    from ase.io.formats import ioformats
+
+    from lizrcl_tools.errors import ParseError
+    from lizrcl_tools.keys import ELEMENTS
+
+    path = Path(path)
+    if not path.is_file():
+        raise SetupError(f"structure file {path} does not exist")
+    if format is None:
+        try:
+            format = _guess_format(path)
+        except SetupError:
+            format = None  # let ASE look at the content
+    kwargs: dict[str, Any] = {}
+    if format == "lammps-data":
+        kwargs = {
+            "atom_style": "atomic",
+            "units": "metal",
+            "Z_of_type": {k + 1: atomic_numbers[s] for k, s in enumerate(ELEMENTS)},
+        }
+    n = 0
+    try:
+        if format is not None and ioformats[format].single:
+            frames: Iterator[Any] = iter([ase.io.read(path, format=format, **kwargs)])
+        else:
+            frames = ase.io.iread(path, index=":", format=format, **kwargs)
+        for atoms in frames:
+            n += 1
+            yield atoms
+    except ParseError:
+        raise
+    except Exception as exc:  # ASE readers raise many types; all mean "cannot read this file"
+        raise ParseError(path, f"cannot read structures as {format or 'any ASE format'} "
+                               f"({type(exc).__name__}: {exc})") from exc
+    if n == 0:
+        raise ParseError(path, f"no structure found (read as {format or 'any ASE format'})")
+
+
+def read_structure(path: str | os.PathLike, index: int = 0, format: str | None = None) -> Any:
+    """Return one structure (frame ``index``, default the first) of a file; see :func:`read_frames`."""
+    from lizrcl_tools.errors import ParseError
+
+    frames = list(read_frames(path, format=format))
+    try:
+        return frames[index]
+    except IndexError:
+        raise ParseError(path, f"frame {index} requested but the file holds {len(frames)}") from None

@@ -44,8 +44,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lizrcl_tools.errors import LizrclError, ParseError, PresetError, SetupError
-from lizrcl_tools.fileio import write_json_atomic, write_text_atomic
+from lizrcl_tools.errors import PresetError, SetupError
+from lizrcl_tools.fileio import read_frames, write_json_atomic, write_text_atomic
 from lizrcl_tools.keys import ELEMENTS
 from lizrcl_tools.vasp_inputs import (
     IncarChange,
@@ -213,20 +213,7 @@ def _frames(label: str, payload: Any, fmt: str | None) -> Iterator[Any]:
     if isinstance(payload, list):
         yield from payload
         return
-    import ase.io
-
-    try:
-        iterator = ase.io.iread(payload, index=":", format=fmt)
-        while True:
-            try:
-                atoms = next(iterator)
-            except StopIteration:
-                return
-            yield atoms
-    except LizrclError:
-        raise
-    except Exception as exc:  # ASE readers raise many types; all mean "cannot read this file"
-        raise ParseError(label, f"cannot read structures ({type(exc).__name__}: {exc})") from exc
+    yield from read_frames(payload, format=fmt)
 
 
 # --------------------------------------------------------------------------- per frame

@@ -86,3 +86,21 @@ def test_ballistic_start_is_skipped():
     assert fit / 6 == pytest.approx(tau, rel=0.1)
     # Fitting from t = 0 instead would bias the slope low by the ballistic curvature.
     assert dif.fit_slope(curves.time_ps, curves.total, 0.0, 0.4) / 6 < 0.8 * tau
+
+
+def test_short_run_uses_fewer_blocks_and_says_so():
+    # Same Ornstein–Uhlenbeck walk, but only 1000 frames (10 ps with tau = 0.2 ps): five blocks
+    # of 2 ps cannot clear 3 t_c, two blocks of 5 ps can.
+    rng = np.random.default_rng(4)
+    dt, tau, n = 0.01, 0.2, 1000
+    vel = np.zeros((n, 200, 3))
+    for i in range(1, n):
+        vel[i] = vel[i - 1] * np.exp(-dt / tau) + rng.normal(size=(200, 3)) * np.sqrt(1 - np.exp(-2 * dt / tau))
+    curves = compute_msd(np.cumsum(vel, axis=0) * dt, dt, charge=False)
+    t_c = dif.crossover_time(curves)
+    assert dif.CROSSOVER_FACTOR * t_c > 0.5 * (n // 5 - 1) * dt  # 5 blocks would be empty
+    window = dif.choose_fit_window(curves, n_blocks=5)
+    assert window.n_blocks < 5 and "n_blocks reduced from 5" in window.rule
+    assert window.start_ps == pytest.approx(dif.CROSSOVER_FACTOR * t_c)
+    fit = dif.fit_slope(curves.time_ps, curves.total, window.start_ps, window.end_ps)
+    assert fit / 6 == pytest.approx(tau, rel=0.15)

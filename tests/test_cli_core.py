@@ -8,7 +8,7 @@ import pytest
 
 from lizrcl_tools import __version__, cli
 from lizrcl_tools.errors import ParseError, SetupError
-from lizrcl_tools.fileio import atomic_path, write_json_atomic
+from lizrcl_tools.fileio import atomic_path, write_atoms_atomic, write_json_atomic
 
 
 def test_version_flag(capsys):
@@ -61,3 +61,28 @@ def test_atomic_output_respects_umask(tmp_path):
     finally:
         os.umask(old)
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_read_frames_reads_single_frame_formats_and_lammps_types(tmp_path):
+    from ase.build import bulk
+
+    from lizrcl_tools.build import build, write_structure
+    from lizrcl_tools.fileio import read_frames, read_structure
+
+    cell = build("li2zrcl6-p3m1")
+    write_structure(cell, tmp_path / "cell.data")
+    back = read_structure(tmp_path / "cell.data")
+    # Type order Li, Zr, Cl survives the round trip through a LAMMPS data file.
+    assert back.get_chemical_formula() == cell.get_chemical_formula()
+    assert abs(back.get_volume() - cell.get_volume()) < 1e-6
+    write_atoms_atomic(tmp_path / "POSCAR", [bulk("LiCl", "rocksalt", a=5.13)])
+    assert len(list(read_frames(tmp_path / "POSCAR"))) == 1
+
+
+def test_read_frames_never_yields_nothing_silently(tmp_path):
+    from lizrcl_tools.fileio import read_frames
+
+    empty = tmp_path / "empty.extxyz"
+    empty.write_text("")
+    with pytest.raises(ParseError, match="empty.extxyz"):
+        list(read_frames(empty))

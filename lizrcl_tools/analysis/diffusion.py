@@ -141,13 +141,20 @@ def choose_fit_window(
         raise SetupError(f"n_blocks must be at least 2 for a standard error, got {n_blocks}")
     dt = float(curves.time_ps[1] - curves.time_ps[0])
     n_frames = len(curves.time_ps)
-    block_ps = (n_frames // n_blocks - 1) * dt
-    start = max(START_FRACTION * block_ps, CROSSOVER_FACTOR * crossover_time(curves))
-    end = END_FRACTION * block_ps
+    t_c = crossover_time(curves)
+    requested_blocks = n_blocks
+    # Short runs: fewer, longer blocks before giving up, so the window can clear the ballistic
+    # start; the reduction is written into the rule (and the error bar gets wider honestly).
+    for n_blocks in range(requested_blocks, 1, -1):
+        block_ps = (n_frames // n_blocks - 1) * dt
+        start = max(START_FRACTION * block_ps, CROSSOVER_FACTOR * t_c)
+        end = END_FRACTION * block_ps
+        if np.sum((curves.time_ps >= start) & (curves.time_ps <= end)) >= MIN_LAGS_IN_WINDOW:
+            break
     if fit_start_ps is None and fit_end_ps is None and start >= end:
         raise SetupError(
-            f"the default fit window is empty: the ballistic crossover ({crossover_time(curves):.3g} ps) "
-            f"is too long for blocks of {block_ps:.3g} ps; run longer, use fewer blocks, or set the window"
+            f"the default fit window is empty: the ballistic crossover ({t_c:.3g} ps) "
+            f"is too long for blocks of {block_ps:.3g} ps even with 2 blocks; run longer or set the window"
         )
     overridden = []
     if fit_start_ps is not None:
@@ -168,7 +175,7 @@ def choose_fit_window(
             f"widen it or use a longer trajectory (at least {MIN_LAGS_IN_WINDOW} lags)"
         )
     # Each block must reach the window end; shrink the count of blocks if needed.
-    blocks = n_blocks
+    blocks = requested_blocks if overridden else n_blocks
     while blocks >= 2 and (n_frames // blocks - 1) * dt < end * (1 - 1e-9):
         blocks -= 1
     if blocks < 2:
@@ -177,6 +184,8 @@ def choose_fit_window(
             "no two independent blocks reach it, so D would have no error bar"
         )
     rule = WINDOW_RULE
+    if blocks < requested_blocks and not overridden:
+        rule = f"{WINDOW_RULE}; n_blocks reduced from {requested_blocks} to {blocks} for a non-empty window"
     if overridden:
         rule = f"user override of the {' and '.join(overridden)}; otherwise {WINDOW_RULE}"
     return FitWindow(start, end, rule, blocks)

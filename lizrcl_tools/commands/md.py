@@ -86,15 +86,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def read_structure(path: str):
-    """Read one structure with ASE; unreadable files raise :class:`ParseError` naming the file."""
-    import ase.io
+    """Read one structure (the first frame); unreadable files raise ParseError naming the file."""
+    from lizrcl_tools.fileio import read_structure as _read
 
-    from lizrcl_tools.errors import ParseError
-
-    try:
-        return ase.io.read(path)
-    except Exception as exc:  # ASE raises many types for bad input; all mean "cannot read"
-        raise ParseError(path, f"cannot read a structure: {exc}") from exc
+    return _read(path)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -57,9 +57,8 @@ def load_potential(name: str, model: str | None):
 def _ssw(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import ase.io
-
     from lizrcl_tools.errors import SetupError
+    from lizrcl_tools.fileio import read_structure
     from lizrcl_tools.ssw.walker import SSWParameters, SSWWalker, with_overrides
 
     if Path(args.checkpoint).exists():
@@ -73,7 +72,7 @@ def _ssw(args: argparse.Namespace) -> int:
             ds_cell=args.ds_cell, temperature_K=args.temperature, pressure_GPa=args.pressure,
             force_tol=args.force_tol)
         spec = load_potential(args.potential, args.model)
-        walker = SSWWalker(ase.io.read(args.structure), spec, args.db, params, args.seed, args.checkpoint)
+        walker = SSWWalker(read_structure(args.structure), spec, args.db, params, args.seed, args.checkpoint)
     try:
         walker.run(args.steps, progress=not args.no_progress, max_force_calls=args.max_force_calls)
         n = len(walker.symbols)

@@ -31,9 +31,9 @@ def starting_cell(structure: str | Atoms, n_atoms: int | None) -> Atoms:
     if isinstance(structure, Atoms):
         atoms = structure
     elif Path(structure).is_file():
-        import ase.io
+        from lizrcl_tools.fileio import read_structure
 
-        atoms = ase.io.read(structure)
+        atoms = read_structure(structure)
     else:
         try:
             from lizrcl_tools.build import build

@@ -410,3 +410,22 @@ def test_fallback_to_fix_external(monkeypatch, model_file):
     assert got["energy"] == pytest.approx(ref["energy"], abs=1e-8)
     np.testing.assert_allclose(got["forces"], ref["forces"], rtol=0, atol=1e-8)
     np.testing.assert_allclose(got["stress"], ref["stress"], rtol=0, atol=1e-9)
+
+
+def test_core_repulsion_guard_leaves_crystal_alone_and_repels_merging_atoms():
+    from lizrcl_tools.build import build
+    from lizrcl_tools.evaluation import default_model_path
+    from lizrcl_tools.potentials.mace_plugin import mace_potential, make_lammps, single_point
+
+    atoms = build("li2zrcl6-p3m1")
+    plain = mace_potential(default_model_path(), dtype="float64")
+    guard = mace_potential(default_model_path(), dtype="float64", core_repulsion_A=(1.0, 1.6))
+    assert guard.metadata["core_repulsion_A"] == [1.0, 1.6]
+    a, b = (single_point(make_lammps(atoms, s), atoms) for s in (plain, guard))
+    assert b["energy"] == pytest.approx(a["energy"], abs=1e-9)  # nearest pair 2.5 Å > 1.6 Å
+    np.testing.assert_allclose(b["forces"], a["forces"], atol=1e-9)
+    cl = [i for i, x in enumerate(atoms.get_chemical_symbols()) if x == "Cl"]
+    vec = atoms.get_distance(cl[0], cl[1], mic=True, vector=True)
+    atoms.positions[cl[1]] = atoms.positions[cl[0]] + vec / np.linalg.norm(vec) * 1.2
+    a, b = (single_point(make_lammps(atoms, s), atoms) for s in (plain, guard))
+    assert b["energy"] - a["energy"] > 5.0  # ZBL between two Cl at 1.2 Å: ~13 eV

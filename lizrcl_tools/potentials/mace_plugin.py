@@ -142,6 +142,7 @@ def mace_potential(
     head: str | None = None,
     name: str | None = None,
     fallback: bool = True,
+    core_repulsion_A: tuple[float, float] | None = None,
 ) -> PotentialSpec:
     """LAMMPS commands for a MACE model in the ``mace/lizrcl`` plugin pair style.
 
@@ -161,6 +162,12 @@ def mace_potential(
         Head of a multi-head model.
     name : str, optional
         Name recorded in run metadata (default ``mace:<model stem>``).
+    core_repulsion_A : (float, float), optional
+        ``(inner, outer)`` in Å: overlay LAMMPS's ZBL screened-nuclear repulsion, switched
+        off smoothly between ``inner`` and ``outer``. A guard for small models that never saw
+        short contacts (their energy can fall without bound as two atoms merge); with
+        ``outer`` well below every bond length (Li–Cl, Zr–Cl ≈ 2.4–2.6 Å, Cl–Cl ≥ 3.4 Å in
+        the crystals) it leaves physical configurations untouched. Default: off.
     fallback : bool
         If the plugin cannot be built, return a ``fix external`` spec (with a warning) rather
         than raising.
@@ -212,17 +219,40 @@ def mace_potential(
             stacklevel=2,
         )
         return _external_spec(model, info, elements, name, metadata)
-    style = f"pair_style {plugin.PAIR_STYLE} {MODES[mode]}".rstrip()
-    coeff = f"pair_coeff * * {_quote(info.path)} {' '.join(elements)}"
+    style = f"{plugin.PAIR_STYLE} {MODES[mode]}".rstrip()
+    coeff = f"{_quote(info.path)} {' '.join(elements)}"
     metadata.update({"backend": "plugin", "plugin": str(so)})
+    if core_repulsion_A is None:
+        commands: tuple[str, ...] = (f"pair_style {style}", f"pair_coeff * * {coeff}")
+    else:
+        inner, outer = core_repulsion_A
+        if not 0 < inner < outer:
+            raise SetupError(f"core repulsion needs 0 < inner < outer (Å), got {core_repulsion_A}")
+        commands = (
+            f"pair_style hybrid/overlay {style} zbl {inner} {outer}",
+            f"pair_coeff * * {plugin.PAIR_STYLE} {coeff}",
+            *_zbl_coeffs(elements),
+        )
+        metadata["core_repulsion_A"] = [inner, outer]
     return PotentialSpec(
         name=name,
         elements=elements,
-        commands=(style, coeff),
+        commands=commands,
         pre_commands=(f"plugin load {_quote(so)}",),
         newton="on",
         metadata=metadata,
     )
+
+
+def _zbl_coeffs(elements: Sequence[str]) -> list[str]:
+    """``pair_coeff i j zbl Z_i Z_j`` for every type pair (LAMMPS wants i ≤ j)."""
+    from ase.data import atomic_numbers
+
+    lines = []
+    for i, a in enumerate(elements, start=1):
+        for j, b in enumerate(elements[i - 1 :], start=i):
+            lines.append(f"pair_coeff {i} {j} zbl {atomic_numbers[a]} {atomic_numbers[b]}")
+    return lines
 
 
 def _external_spec(model, info, elements, name, metadata) -> PotentialSpec:

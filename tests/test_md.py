@@ -353,3 +353,11 @@ def test_resolve_potential_choices():
         resolve_potential("classical", "some.model")
     with pytest.raises(SetupError, match="does not exist"):
         resolve_potential(None, "/nonexistent/x.model")  # --model alone means MACE
+
+
+def test_sanity_flags_a_run_whose_thermostat_lost_control():
+    from lizrcl_tools.md.runner import sanity_problems
+
+    assert sanity_problems({"temperature_K": 600.0, "nvt": {"T_mean_K": 640.0}}) == []
+    (problem,) = sanity_problems({"temperature_K": 600.0, "nvt": {"T_mean_K": 3500.0}})
+    assert "3500 K" in problem and "not meaningful" in problem

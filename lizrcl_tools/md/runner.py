@@ -167,6 +167,9 @@ def run_md(
         wall_s_last_session=round(time.perf_counter() - t_start, 2),
         finished_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+    record["sanity"] = sanity_problems(record)
+    for problem in record["sanity"]:
+        warnings.warn(f"{run_dir}: {problem}", LizrclWarning, stacklevel=2)
     write_json_atomic(existing, record)
     try:
         plot_thermo(npt_thermo, nvt_thermo, protocol.timestep_fs, run_dir / inp.THERMO_PLOT,
@@ -174,6 +177,27 @@ def run_md(
     except Exception as exc:  # a plot must never cost a finished run
         warnings.warn(f"{run_dir / inp.THERMO_PLOT} not written: {exc}", LizrclWarning, stacklevel=2)
     return record
+
+
+T_TOLERANCE = 0.2
+"""Largest accepted relative gap between the mean NVT temperature and the target."""
+
+
+def sanity_problems(record: dict) -> list[str]:
+    """Signs that a finished run is not a sample of the intended state (empty list: none).
+
+    A mean NVT temperature more than :data:`T_TOLERANCE` away from the target means the
+    thermostat lost control: typically the potential let atoms fall into an unphysical hole
+    and released the energy as heat. D from such a run is meaningless.
+    """
+    target = float(record["temperature_K"])
+    mean = float(record.get("nvt", {}).get("T_mean_K", target))
+    if abs(mean - target) > T_TOLERANCE * target:
+        return [
+            f"mean NVT temperature {mean:.0f} K is more than {T_TOLERANCE:.0%} away from "
+            f"{target:.0f} K: the potential probably failed (look at thermo.png); D is not meaningful"
+        ]
+    return []
 
 
 def run_temperatures(

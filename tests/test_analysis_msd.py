@@ -70,15 +70,21 @@ def test_default_window_rule_and_overrides():
         dif.choose_fit_window(curves, fit_start_ps=0.1, fit_end_ps=0.12)
 
 
+def _ou_walk(n_frames: int, n_particles: int, dt: float, tau: float, seed: int) -> np.ndarray:
+    """Positions (Å) of particles whose velocity is Ornstein–Uhlenbeck with memory tau (ps)."""
+    rng = np.random.default_rng(seed)
+    vel = np.zeros((n_frames, n_particles, 3))
+    decay = np.exp(-dt / tau)
+    for i in range(1, n_frames):
+        vel[i] = vel[i - 1] * decay + rng.normal(size=(n_particles, 3)) * np.sqrt(1 - decay**2)
+    return np.cumsum(vel, axis=0) * dt
+
+
 def test_ballistic_start_is_skipped():
     # Velocity relaxes over tau (Ornstein–Uhlenbeck, unit variance per axis in Å/ps):
     # ballistic for t << tau, then D = <v_x²> tau per axis.
-    rng = np.random.default_rng(3)
-    dt, tau, n = 0.01, 0.2, 4000
-    vel = np.zeros((n, 50, 3))
-    for i in range(1, n):
-        vel[i] = vel[i - 1] * np.exp(-dt / tau) + rng.normal(size=(50, 3)) * np.sqrt(1 - np.exp(-2 * dt / tau))
-    curves = compute_msd(np.cumsum(vel, axis=0) * dt, dt, charge=False)
+    dt, tau = 0.01, 0.2
+    curves = compute_msd(_ou_walk(4000, 50, dt, tau, seed=3), dt, charge=False)
     assert dif.crossover_time(curves) > 0.2  # the walk starts ballistic
     window = dif.choose_fit_window(curves)
     assert window.start_ps == pytest.approx(dif.CROSSOVER_FACTOR * dif.crossover_time(curves))
@@ -91,12 +97,8 @@ def test_ballistic_start_is_skipped():
 def test_short_run_uses_fewer_blocks_and_says_so():
     # Same Ornstein–Uhlenbeck walk, but only 1000 frames (10 ps with tau = 0.2 ps): five blocks
     # of 2 ps cannot clear 3 t_c, two blocks of 5 ps can.
-    rng = np.random.default_rng(4)
     dt, tau, n = 0.01, 0.2, 1000
-    vel = np.zeros((n, 200, 3))
-    for i in range(1, n):
-        vel[i] = vel[i - 1] * np.exp(-dt / tau) + rng.normal(size=(200, 3)) * np.sqrt(1 - np.exp(-2 * dt / tau))
-    curves = compute_msd(np.cumsum(vel, axis=0) * dt, dt, charge=False)
+    curves = compute_msd(_ou_walk(n, 200, dt, tau, seed=4), dt, charge=False)
     t_c = dif.crossover_time(curves)
     assert dif.CROSSOVER_FACTOR * t_c > 0.5 * (n // 5 - 1) * dt  # 5 blocks would be empty
     window = dif.choose_fit_window(curves, n_blocks=5)

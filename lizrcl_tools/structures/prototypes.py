@@ -119,6 +119,15 @@ def zrcl4() -> Atoms:
     return _atoms(symbols, np.array(frac), cell, info)
 
 
+def _decorate(
+    holes: np.ndarray, table: dict[tuple[float, float, float], str], anions: np.ndarray
+) -> tuple[list[str], np.ndarray]:
+    """Symbols and fractional positions: occupied holes (named by ``table``), then the Cl."""
+    names = _classify(holes, table)
+    keep = [k for k, n in enumerate(names) if n]
+    return [names[k] for k in keep] + ["Cl"] * len(anions), np.concatenate([holes[keep], anions])
+
+
 def _classify(frac: np.ndarray, table: dict[tuple[float, float, float], str]) -> list[str]:
     """Name each fractional hole position by looking it up in ``table`` (coordinates mod 1)."""
     names = []
@@ -168,10 +177,7 @@ def li2zrcl6_p3m1(d: float = DEFAULT_CL_CL) -> Atoms:
         (2 * t, 0, 0.5): VACANCY, (0, 2 * t, 0.5): VACANCY, (t, t, 0.5): VACANCY,
         (t, 2 * t, 0): "", (2 * t, t, 0): "", (0, 0, 0.5): "",  # 2d z = 0, 1b: empty holes
     }
-    names = _classify(holes, table)
-    keep = [k for k, n in enumerate(names) if n]
-    symbols = [names[k] for k in keep] + ["Cl"] * len(anions)
-    frac = np.concatenate([holes[keep], anions])
+    symbols, frac = _decorate(holes, table, anions)
     info = {
         "builder": "li2zrcl6-p3m1",
         "reference": (
@@ -225,10 +231,7 @@ def li2zrcl6_c2m(d: float = DEFAULT_CL_CL) -> Atoms:
         (0, 1 / 6, 0.5): "Li", (0, 5 / 6, 0.5): "Li", (0.5, 2 / 3, 0.5): "Li", (0.5, 1 / 3, 0.5): "Li",  # 4h
         (0, 0.5, 0.5): VACANCY, (0.5, 0, 0.5): VACANCY,  # 2d
     }
-    names = _classify(holes, table)
-    keep = [k for k, n in enumerate(names) if n]
-    symbols = [names[k] for k in keep] + ["Cl"] * len(anions)
-    frac = np.concatenate([holes[keep], anions])
+    symbols, frac = _decorate(holes, table, anions)
     info = {
         "builder": "li2zrcl6-c2m",
         "reference": (

@@ -63,6 +63,9 @@ class ExportedModel:
         Head the export evaluates, for multi-head models.
     units : dict
         Energy/length/force units and the LAMMPS ``units`` style.
+    pair_repulsion : bool
+        The model carries mace's ZBL screened-nuclear repulsion (trained with
+        ``--pair_repulsion``); no external core guard is needed.
     source : str or None
         The model file it was exported from.
     source_sha256, sha256 : str or None
@@ -77,6 +80,7 @@ class ExportedModel:
     dtype: str
     head: str | None = None
     units: dict[str, str] | None = None
+    pair_repulsion: bool = False
     source: str | None = None
     source_sha256: str | None = None
     sha256: str | None = None
@@ -222,6 +226,7 @@ def export_model(
         dtype=dtype,
         head=chosen,
         units=dict(UNITS),
+        pair_repulsion=bool(getattr(model, "pair_repulsion", False)),
         source=str(model_path),
         source_sha256=sha256_file(model_path),
         sha256=sha256_file(out),
@@ -280,6 +285,10 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
         (str(p.dtype).removeprefix("torch.") for p in module.parameters() if p.is_floating_point()),
         "float64",
     )
+    try:
+        pair_repulsion = hasattr(module.model, "pair_repulsion_fn")
+    except AttributeError:  # not mace's LAMMPS wrapper: no way to tell, assume none
+        pair_repulsion = False
     found = ExportedModel(
         path=str(path),
         elements=tuple(chemical_symbols[z] for z in numbers),
@@ -288,6 +297,7 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
         num_interactions=num_interactions,
         dtype=dtype,
         units=dict(UNITS),
+        pair_repulsion=pair_repulsion,
         sha256=sha256_file(path),
     )
     side = sidecar_path(path)

@@ -77,6 +77,11 @@ class TrainConfig:
         same energy:force ratio as mace's own Stage Two defaults.
     ema : bool
         Exponential moving average of the weights.
+    pair_repulsion : bool
+        Add mace's ZBL screened-nuclear repulsion (``--pair_repulsion``) under the learned
+        energy. On by default: a small model trained on near-equilibrium frames otherwise has
+        no repulsive wall where it has no data, and hot MD let Cl–Cl and Li–Cl contacts
+        collapse to ~1.5 Å. The ZBL term is part of the model, so the exported pair style has it.
     device : str
         ``cpu`` or ``cuda``.
     dtype : str
@@ -109,6 +114,7 @@ class TrainConfig:
     stage_two: bool = True
     stage_two_energy_weight: float = 100.0
     ema: bool = True
+    pair_repulsion: bool = True
     device: str = "cpu"
     dtype: str = "float64"
     threads: int | None = None
@@ -202,6 +208,8 @@ def mace_arguments(config: TrainConfig, train_file: Path, valid_file: Path,
                  f"--swa_stress_weight={config.stress_weight}"]
     if config.ema:
         args += ["--ema", "--ema_decay=0.99"]
+    if config.pair_repulsion:
+        args.append("--pair_repulsion")
     return args + list(config.extra_args)
 
 

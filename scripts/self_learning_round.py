@@ -70,6 +70,108 @@ def close_contacts(seed: int, n_per_pair: int = 4) -> list:
     return frames
 
 
+PAIR_CONTACT_RANGE_A = {
+    # (shortest distance, longest distance) of the pushed pair, Å; the lower ends sit below
+    # anything 900 K MD reaches, so the repulsive wall is in the data, not extrapolated.
+    ("Cl", "Cl"): (1.8, 3.2), ("Li", "Cl"): (1.6, 2.4), ("Zr", "Cl"): (1.8, 2.3),
+    ("Li", "Li"): (1.9, 3.0), ("Li", "Zr"): (2.2, 3.2),
+}
+
+
+def pair_contacts(seed: int, n_per_pair: int = 6) -> list:
+    """Li2ZrCl6 cells (both polymorphs) with one pair of atoms pushed together.
+
+    Round 2: the second model let Cl–Cl and Li–Cl contacts fall to ~1.5 Å at 600 K, because
+    round 1 covered cation–Cl contacts only. Every pair type now spans the range in
+    ``PAIR_CONTACT_RANGE_A`` (config_type pair_contact; the pair and distance are recorded).
+    """
+    from lizrcl_tools.build import build
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for (a, b), (lo, hi) in PAIR_CONTACT_RANGE_A.items():
+        for k in range(n_per_pair):
+            atoms = build("li2zrcl6-p3m1" if k % 2 == 0 else "li2zrcl6-c2m")
+            symbols = np.array(atoms.get_chemical_symbols())
+            atoms.positions += rng.normal(scale=0.08, size=atoms.positions.shape)
+            i = int(rng.choice(np.nonzero(symbols == a)[0]))
+            others = np.array([j for j in np.nonzero(symbols == b)[0] if j != i])
+            d = atoms.get_distances(i, others, mic=True, vector=True)
+            j = int(np.argmin(np.linalg.norm(d, axis=1)))
+            current = float(np.linalg.norm(d[j]))
+            target = lo + (hi - lo) * (k + rng.uniform()) / n_per_pair
+            # move both atoms half-way each, so neither leaves its own neighbourhood alone
+            shift = d[j] / current * (current - target) / 2
+            atoms.positions[i] += shift
+            atoms.positions[others[j]] -= shift
+            atoms.info = {"config_type": "pair_contact", "pair": f"{a}-{b}",
+                          "distance_A": float(target), "seed": seed}
+            frames.append(atoms)
+    return frames
+
+
+def hot_rattles(seed: int, n_frames: int = 24) -> list:
+    """Strained Li2ZrCl6 cells with large Gaussian displacements (config_type hot_rattle).
+
+    σ = 0.10–0.30 Å brackets the thermal displacements of Li at 600–900 K; strains ±3 %.
+    Stands in for teacher MD where the teacher is too slow to run long.
+    """
+    from lizrcl_tools.build import build, make_supercell
+
+    rng = np.random.default_rng(seed)
+    bases = [build("li2zrcl6-p3m1"), build("li2zrcl6-c2m"),
+             make_supercell(build("li2zrcl6-p3m1"), 54)]
+    frames = []
+    for k in range(n_frames):
+        atoms = bases[k % len(bases)].copy()
+        strain = np.eye(3) + rng.uniform(-0.03, 0.03, size=(3, 3)) * np.array(
+            [[1, 0.3, 0.3], [0.3, 1, 0.3], [0.3, 0.3, 1]])
+        atoms.set_cell(atoms.cell[:] @ strain, scale_atoms=True)
+        sigma = 0.10 + 0.20 * k / max(n_frames - 1, 1)
+        atoms.positions += rng.normal(scale=sigma, size=atoms.positions.shape)
+        atoms.info = {"config_type": "hot_rattle", "sigma_A": float(sigma), "seed": seed}
+        frames.append(atoms)
+    return frames
+
+
+TEACHER_MD_PLAN = (
+    # (builder, atoms, temperature K, 2-fs steps): the cells `lizrcl conductivity` runs
+    ("li2zrcl6-p3m1", 54, 600.0, 300), ("li2zrcl6-p3m1", 54, 750.0, 300),
+    ("li2zrcl6-p3m1", 54, 900.0, 300), ("li2zrcl6-c2m", 36, 750.0, 300),
+)
+
+
+def teacher_md(seed: int, every: int = 10) -> list:
+    """Teacher-driven Langevin MD in the conductivity cells (config_type md<T>K_54).
+
+    Round 3: the teacher labels ~5 frames/s of 27 atoms on an idle machine, so the frames the
+    production MD visits can be sampled by the teacher itself rather than guessed. Each run
+    starts from a cell strained by up to ±2 % (the NPT volume at temperature is not known in
+    advance); a frame every ``every`` steps (20 fs).
+    """
+    import sys
+
+    from lizrcl_tools.build import build, make_supercell
+    from lizrcl_tools.calculators import get_reference
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from make_default_model import md_snapshots
+
+    reference = get_reference("sevennet")
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k, (name, n_atoms, temperature, n_steps) in enumerate(TEACHER_MD_PLAN):
+        start = make_supercell(build(name), n_atoms)
+        start.set_cell(start.cell[:] @ (np.eye(3) + np.diag(rng.uniform(-0.02, 0.02, 3))),
+                       scale_atoms=True)
+        snaps = md_snapshots(start, reference, temperature, n_steps, every, seed + 100 * k,
+                             f"md{int(temperature)}K_{n_atoms}")
+        print(f"teacher MD {name} {n_atoms} atoms {temperature:.0f} K: {len(snaps)} frames",
+              flush=True)
+        frames += snaps
+    return frames
+
+
 def physical(atoms, min_distance_A: float = 1.2, max_force_eV_A: float = 30.0) -> bool:
     """Keep frames a DFT code would also converge on: no overlapping atoms, finite forces."""
     d = atoms.get_all_distances(mic=True)
@@ -103,6 +205,10 @@ def main() -> None:
     parser.add_argument("--per-run", type=int, default=12, help="frames taken from each run")
     parser.add_argument("--seed", type=int, default=4026)
     parser.add_argument("--reference", default="sevennet")
+    parser.add_argument("--round", type=int, default=1, choices=(1, 2, 3),
+                        help="1: volume scans + cation-Cl contacts + MD frames; 2: contacts of "
+                             "every pair type + hot rattles + MD frames; 3: teacher MD in the "
+                             "conductivity cells + MD frames")
     args = parser.parse_args()
 
     import ase.io
@@ -111,18 +217,31 @@ def main() -> None:
     from lizrcl_tools.fileio import write_atoms_atomic
     from lizrcl_tools.labelling import label_frames
 
-    frames = (volume_scan(args.seed, np.linspace(0.90, 1.40, 9)) + close_contacts(args.seed)
-              + md_frames(args.runs, args.per_run))
-    labelled_path = args.work / f"selflearn_{args.seed}.extxyz"
-    summary = label_frames(frames, get_reference(args.reference), labelled_path)
-    print(f"labelled {summary.n_frames} frames ({summary.n_computed} computed) -> {labelled_path}")
+    if args.round == 1:
+        frames = volume_scan(args.seed, np.linspace(0.90, 1.40, 9)) + close_contacts(args.seed)
+    elif args.round == 2:
+        frames = pair_contacts(args.seed) + hot_rattles(args.seed)
+    else:
+        frames = []
+    frames += md_frames(args.runs, args.per_run)
+    labelled = []
+    if frames:
+        labelled_path = args.work / f"selflearn_{args.seed}.extxyz"
+        summary = label_frames(frames, get_reference(args.reference), labelled_path)
+        print(f"labelled {summary.n_frames} frames ({summary.n_computed} computed) -> {labelled_path}")
+        labelled = ase.io.read(labelled_path, index=":")
+    if args.round == 3:
+        # the teacher labels each kept MD step as it goes: no second labelling pass
+        teacher_path = args.work / f"teacher_md_{args.seed}.extxyz"
+        if not teacher_path.exists():
+            write_atoms_atomic(teacher_path, teacher_md(args.seed), format="extxyz")
+        labelled += ase.io.read(teacher_path, index=":")
     pool_path = args.work / "train_pool.extxyz"
     pool = ase.io.read(pool_path, index=":")
     tag = f"selflearn_{args.seed}"
     if any(f.info.get("round") == tag for f in pool):
         print(f"{pool_path} already holds round {tag}; nothing appended")
         return
-    labelled = ase.io.read(labelled_path, index=":")
     new = [atoms for atoms in labelled if physical(atoms)]
     print(f"dropped {len(labelled) - len(new)} unphysical frames (overlapping atoms or |F| > 30 eV/Å)")
     for atoms in new:

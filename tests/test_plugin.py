@@ -36,8 +36,11 @@ ATOMIC_NUMBERS = [3, 40, 17]
 E0 = {"Li": -1.9, "Zr": -8.5, "Cl": -1.6}  # isolated-atom energies of the tiny model, eV
 
 
-def build_tiny_model(path: Path, seed: int = 0) -> Path:
-    """Save a random 2-layer ScaleShiftMACE (8x0e+8x1o, r_max 4.5 Å) to ``path``."""
+def build_tiny_model(path: Path, seed: int = 0, pair_repulsion: bool = False) -> Path:
+    """Save a random 2-layer ScaleShiftMACE (8x0e+8x1o, r_max 4.5 Å) to ``path``.
+
+    ``pair_repulsion`` adds mace's ZBL term, as ``mace_run_train --pair_repulsion`` does.
+    """
     import torch
     from e3nn import o3
 
@@ -62,6 +65,7 @@ def build_tiny_model(path: Path, seed: int = 0) -> Path:
         # Scale 10 gives forces of ~1 eV/Å, like a trained model, so 1e-6 eV/Å is a real check.
         atomic_inter_scale=10.0,
         atomic_inter_shift=0.0,
+        pair_repulsion=pair_repulsion,
     )
     torch.save(model, path)
     return path
@@ -141,6 +145,12 @@ def private_model_cache(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("mace") / "tiny.model")
+
+
+@pytest.fixture(scope="module")
+def zbl_model_file(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("mace") / "tiny-zbl.model", seed=1,
+                            pair_repulsion=True)
 
 
 @pytest.fixture(scope="module")
@@ -412,14 +422,29 @@ def test_fallback_to_fix_external(monkeypatch, model_file):
     np.testing.assert_allclose(got["stress"], ref["stress"], rtol=0, atol=1e-9)
 
 
-def test_core_repulsion_guard_leaves_crystal_alone_and_repels_merging_atoms():
+@pytest.mark.parametrize("mode", ["single", "ghost"])
+def test_plugin_matches_ase_with_zbl_pair_repulsion(plugin_so, zbl_model_file, mode):
+    """A model trained with --pair_repulsion keeps its ZBL term through export and MPI modes."""
+    atoms = small_trigonal_cell()
+    spec = mace_potential(zbl_model_file, mode=mode)
+    assert load_exported(spec.metadata["exported"]).pair_repulsion
+    # push two atoms to 1.3 Å, where ZBL dominates, so the term is really exercised
+    vec = atoms.get_distance(0, 1, mic=True, vector=True)
+    atoms.positions[1] = atoms.positions[0] + vec / np.linalg.norm(vec) * 1.3
+    ref = ase_reference(zbl_model_file, atoms)
+    got = single_point(make_lammps(atoms, spec), atoms)
+    assert got["energy"] == pytest.approx(ref["energy"], abs=1e-6 * len(atoms))
+    np.testing.assert_allclose(got["forces"], ref["forces"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(got["stress"], ref["stress"], rtol=0, atol=1e-7)
+
+
+def test_core_repulsion_guard_leaves_crystal_alone_and_repels_merging_atoms(model_file,
+                                                                            zbl_model_file):
     from lizrcl_tools.build import build
-    from lizrcl_tools.evaluation import default_model_path
-    from lizrcl_tools.potentials.mace_plugin import mace_potential, make_lammps, single_point
 
     atoms = build("li2zrcl6-p3m1")
-    plain = mace_potential(default_model_path(), dtype="float64")
-    guard = mace_potential(default_model_path(), dtype="float64", core_repulsion_A=(1.0, 1.6))
+    plain = mace_potential(model_file, dtype="float64")
+    guard = mace_potential(model_file, dtype="float64", core_repulsion_A=(1.0, 1.6))
     assert guard.metadata["core_repulsion_A"] == [1.0, 1.6]
     a, b = (single_point(make_lammps(atoms, s), atoms) for s in (plain, guard))
     assert b["energy"] == pytest.approx(a["energy"], abs=1e-9)  # nearest pair 2.5 Å > 1.6 Å
@@ -429,3 +454,7 @@ def test_core_repulsion_guard_leaves_crystal_alone_and_repels_merging_atoms():
     atoms.positions[cl[1]] = atoms.positions[cl[0]] + vec / np.linalg.norm(vec) * 1.2
     a, b = (single_point(make_lammps(atoms, s), atoms) for s in (plain, guard))
     assert b["energy"] - a["energy"] > 5.0  # ZBL between two Cl at 1.2 Å: ~13 eV
+    # a model with its own ZBL term gets no second wall
+    own = mace_potential(zbl_model_file, dtype="float64", core_repulsion_A=(1.0, 1.6))
+    assert not any(c.startswith("pair_style hybrid") for c in own.commands)
+    assert "built into the model" in own.metadata["core_repulsion_A"]

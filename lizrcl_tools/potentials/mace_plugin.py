@@ -167,7 +167,9 @@ def mace_potential(
         off smoothly between ``inner`` and ``outer``. A guard for small models that never saw
         short contacts (their energy can fall without bound as two atoms merge); with
         ``outer`` well below every bond length (Li–Cl, Zr–Cl ≈ 2.4–2.6 Å, Cl–Cl ≥ 3.4 Å in
-        the crystals) it leaves physical configurations untouched. Default: off.
+        the crystals) it leaves physical configurations untouched. Ignored (and recorded as
+        such) when the model carries its own ZBL term (trained with ``--pair_repulsion``,
+        as the shipped model is): two ZBL walls would double the repulsion. Default: off.
     fallback : bool
         If the plugin cannot be built, return a ``fix external`` spec (with a warning) rather
         than raising.
@@ -222,6 +224,9 @@ def mace_potential(
     style = f"{plugin.PAIR_STYLE} {MODES[mode]}".rstrip()
     coeff = f"{_quote(info.path)} {' '.join(elements)}"
     metadata.update({"backend": "plugin", "plugin": str(so)})
+    if core_repulsion_A is not None and info.pair_repulsion:
+        metadata["core_repulsion_A"] = "built into the model (mace ZBL pair repulsion)"
+        core_repulsion_A = None
     if core_repulsion_A is None:
         commands: tuple[str, ...] = (f"pair_style {style}", f"pair_coeff * * {coeff}")
     else:

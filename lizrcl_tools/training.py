@@ -21,6 +21,9 @@ Defaults, and why
   squared error of each quantity in its own units; stress errors in eV/Å³ are ~100x smaller
   numbers than force errors in eV/Å (1 GPa = 0.006 eV/Å³), so a stress weight of 10 left the
   stress unlearnt (1.7 GPa RMSE) and the relaxed Li2ZrCl6 cell 35% too large.
+* ``pair_repulsion = True``: mace's ZBL screened-nuclear repulsion under the learned energy.
+  Without it a small model has no repulsive wall where it has no data: hot MD with the second
+  default model let Cl–Cl and Li–Cl pairs fall to ~1.5 Å and the thermostat lost control.
 
 Outputs in ``work_dir``: ``data/{train,valid,test}.extxyz``, ``split.json`` (seed, indices,
 config, command), ``mace_train.log``, ``<name>.model``, ``report.json``, ``report.txt``,

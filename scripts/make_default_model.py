@@ -269,7 +269,7 @@ def _config(args):
     # epochs fit the same CPU budget, and the earlier max_L 1 models were under-trained.
     # ZBL pair repulsion (TrainConfig default) keeps hot MD off the unsampled short contacts.
     return TrainConfig(name=MODEL_NAME, seed=args.seed, valid_fraction=0.1, test_fraction=0.0,
-                       r_max=5.0, num_channels=32, max_L=0, num_interactions=2, correlation=3,
+                       r_max=5.0, num_channels=32, max_L=args.max_l, num_interactions=2, correlation=3,
                        e0s="average", energy_weight=20.0, forces_weight=10.0,
                        stress_weight=500.0, stage_two_energy_weight=200.0,
                        max_num_epochs=args.epochs, batch_size=4,
@@ -407,8 +407,7 @@ def card_stage(args) -> None:
   `lizrcl evaluate DATA` uses it by default). Units: eV, Å, eV/Å, eV/Å³.
 * Teacher: SevenNet-0 `{teacher}`, raw PBE energy scale. **Not DFT**: errors below are versus
   the teacher, whose own error versus PBE/BEEF-vdW is not included.
-* Architecture: MACE, r_max 5.0 Å, 32x0e+32x1o hidden irreps (max_L 1), 2 interactions,
-  correlation 3, 8 radial Bessel functions; E0s by least squares on the training set.
+* Architecture: {_architecture(split["config"])}; E0s by least squares on the training set.
 * Seeds: structure generation {args.seed} (held-out set {args.seed + 1000}, MD runs derived from
   it); train/validation split and mace initialisation {split["seed"]}.
 * Reproduce: `scripts/make_default_model.sh` (exact commands; ~1 h on 2 shared CPU cores).
@@ -422,6 +421,9 @@ By kind: {_inline(pool["by_config_type"])}.
 Crystals from `lizrcl_tools.build` (LiCl, ZrCl4, Li2ZrCl6 P-3m1 and C2/m), isotropic+shear
 strains up to ±4%, rattles 0.02–0.15 Å; random Li/Zr decorations of ccp/hcp Cl lattices across
 0 ≤ x ≤ 1; Langevin MD snapshots (2 fs, every 4 fs) driven by the teacher at 300–900 K.
+Self-learning rounds (`scripts/self_learning_round.py`): volume scans 0.90–1.40 and cation–Cl
+close contacts (round 1), contacts of every pair type down to 1.6–2.2 Å and hot rattles
+σ 0.10–0.30 Å (round 2), teacher MD in the 36/54-atom conductivity cells at 600–900 K (round 3).
 
 ## Held-out errors (separate seed; {held["frames"]} frames incl. 600 K MD snapshots)
 Bar: energy ≤ 3 meV/atom and force ≤ 0.10 eV/Å vs the teacher — {"**met**" if bar_ok else "**not met**"}.
@@ -448,12 +450,22 @@ with stress weight 10, is at the end of `scripts/make_default_model.sh`):
 ```
 {" ".join(split["command"])}
 ```
-Limits: trained on ≤ 40-atom cells at 300–900 K; small data set (a few hundred frames);
+Limits: trained on ≤ 54-atom cells at 300–900 K; small data set (a few hundred frames);
 no long-range electrostatics beyond 5 Å (as in the teacher). Check lattice and diffusion
 results against the teacher or DFT before quoting them.
 """
     write_text_atomic(args.data_dir / f"{MODEL_NAME}.md", card)
     print(f"[card] wrote {target} and {MODEL_NAME}.md", flush=True)
+
+
+def _architecture(config: dict) -> str:
+    """One line describing the trained architecture from the recorded TrainConfig."""
+    channels, max_l = int(config["num_channels"]), int(config["max_L"])
+    irreps = "+".join(f"{channels}x{ell}{'e' if ell % 2 == 0 else 'o'}" for ell in range(max_l + 1))
+    zbl = ", plus mace's ZBL pair repulsion" if config.get("pair_repulsion") else ""
+    return (f"MACE, r_max {config['r_max']} Å, {irreps} hidden irreps (max_L {max_l}), "
+            f"{config['num_interactions']} interactions, correlation {config['correlation']}, "
+            f"{config['num_radial_basis']} radial Bessel functions{zbl}")
 
 
 def _lattice_line(extra: dict) -> str:
@@ -502,6 +514,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--reference", default="sevennet")
     parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--max-l", type=int, default=0, choices=(0, 1, 2),
+                        help="max L of the hidden irreps (0: invariant, the shipped model)")
     parser.add_argument("--mace-arg", action="append", default=[], metavar="--OPT=VALUE",
                         help="train: extra mace_run_train argument (wins over the defaults)")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR,

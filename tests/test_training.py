@@ -84,6 +84,10 @@ def test_mace_arguments_use_toolkit_keys(tmp_path):
                           tmp_path / "v.xyz", tmp_path)
     assert f"--energy_key={keys.REF_ENERGY}" in args and f"--stress_key={keys.REF_STRESS}" in args
     assert "--E0s={3: -1.5, 40: -8.0, 17: -1.8}" in args and "--loss=stress" in args
+    assert "--pair_repulsion" in args  # ZBL wall on by default
+    assert "--pair_repulsion" not in mace_arguments(TrainConfig(pair_repulsion=False),
+                                                    tmp_path / "t.xyz", tmp_path / "v.xyz",
+                                                    tmp_path)
 
 
 def test_isolated_atom_energies_of_a_pair_potential_are_zero():

@@ -35,6 +35,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads of the training process (OMP_NUM_THREADS); 1 is "
                         "fastest on a busy machine")
+    parser.add_argument("--no-pair-repulsion", dest="pair_repulsion", action="store_false",
+                        help="leave out mace's ZBL core repulsion (on by default: it keeps hot "
+                        "MD off short contacts the data never covered)")
     parser.add_argument("--mace-arg", action="append", default=[], metavar="--OPT=VALUE",
                         help="extra mace_run_train argument (repeatable; wins over defaults)")
     parser.set_defaults(handler=_train)
@@ -57,7 +60,8 @@ def _train(args: argparse.Namespace) -> int:
         energy_weight=args.energy_weight, forces_weight=args.forces_weight,
         stress_weight=args.stress_weight, max_num_epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, device=args.device, dtype=args.dtype,
-        threads=args.threads, extra_args=tuple(args.mace_arg),
+        threads=args.threads, pair_repulsion=args.pair_repulsion,
+        extra_args=tuple(args.mace_arg),
     )
     result = train(read_frames(args.data), args.work_dir, config)
     for name in ("train", "valid", "test"):

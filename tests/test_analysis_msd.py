@@ -106,3 +106,60 @@ def test_short_run_uses_fewer_blocks_and_says_so():
     assert window.start_ps == pytest.approx(dif.CROSSOVER_FACTOR * t_c)
     fit = dif.fit_slope(curves.time_ps, curves.total, window.start_ps, window.end_ps)
     assert fit / 6 == pytest.approx(tau, rel=0.15)
+
+
+def _caged_hopper(n_frames: int, n_particles: int, dt: float, rate_per_ps: float, hop_A: float,
+                  rattle_A: float, seed: int) -> np.ndarray:
+    """Ions rattling in their sites (OU, relaxation 0.05 ps) that hop ``hop_A`` at random times.
+
+    Half of the hops are undone 0.05–0.3 ps later (a correlated back-hop), the way Li rattles
+    between neighbouring sites before it escapes: over short lags the MSD grows faster than
+    its long-time slope. The test takes the long-time D from the long-lag MSD itself.
+    """
+    rng = np.random.default_rng(seed)
+    tau = 0.05
+    decay = np.exp(-dt / tau)
+    u = rng.normal(scale=rattle_A, size=(n_particles, 3))
+    site = np.zeros((n_particles, 3))
+    pending = np.full(n_particles, -1)  # frame at which a back-hop happens
+    last = np.zeros((n_particles, 3))
+    pos = np.empty((n_frames, n_particles, 3))
+    for k in range(n_frames):
+        back = pending == k
+        site[back] -= last[back]
+        pending[back] = -1
+        hop = (rng.random(n_particles) < rate_per_ps * dt) & (pending < 0)
+        d = rng.normal(size=(n_particles, 3))
+        d *= hop_A / np.linalg.norm(d, axis=1, keepdims=True)
+        site[hop] += d[hop]
+        last[hop] = d[hop]
+        undo = hop & (rng.random(n_particles) < 0.5)
+        pending[undo] = k + rng.integers(5, 30, size=undo.sum())  # back within 0.05-0.3 ps
+        u = u * decay + rng.normal(scale=rattle_A * np.sqrt(1 - decay**2), size=u.shape)
+        pos[k] = site + u
+    return pos
+
+
+def test_window_starts_after_the_ion_cage():
+    """A solid-electrolyte-like MSD: cage plateau, correlated back-hops, then diffusion."""
+    dt = 0.01
+    pos = _caged_hopper(3000, 300, dt, rate_per_ps=1.0, hop_A=3.0, rattle_A=0.3, seed=5)
+    curves = compute_msd(pos, dt)
+    assert dif.crossover_time(curves) < 0.1  # the ballistic start alone would allow an early window
+    t_cage = dif.cage_exit_time(curves, before_ps=10.0)
+    assert 0.15 < t_cage < 1.0  # the back-hops are over by 0.3 ps
+    window = dif.choose_fit_window(curves)
+    assert window.start_ps >= t_cage
+    # reference: slope at long lags, from the same MSD
+    d_long = dif.fit_slope(curves.time_ps, curves.total, 5.0, 10.0) / 6 * dif.CM2_S_PER_A2_PS
+    fit = dif.fit_diffusion(curves, pos, window)
+    assert fit.D_cm2_s == pytest.approx(d_long, rel=0.10)
+    # the window the old rule (crossover only) would have used sits inside the back-hop regime
+    early = dif.fit_slope(curves.time_ps, curves.total, 0.15, 0.3) / 6 * dif.CM2_S_PER_A2_PS
+    assert early > 1.2 * d_long
+
+
+def test_random_walk_has_no_cage():
+    rng = np.random.default_rng(3)
+    curves = compute_msd(random_walk(1000, 200, (1e-5, 1e-5, 1e-5), 0.01, rng), 0.01)
+    assert dif.cage_exit_time(curves, before_ps=5.0) == 0.0

@@ -10,12 +10,19 @@ an isotropic walk gives D_xy = D_z = D, and D = (2 D_xy + D_z) / 3 always.
 
 Fit window (default rule, recorded with every result)
     The trajectory is cut into ``n_blocks`` (default 5) independent time blocks of length
-    T_b. The window is [max(0.1 T_b, 3 t_c), 0.5 T_b], where t_c is the first lag at which
-    the local log–log slope d ln MSD / d ln t falls to 1.5 (the ballistic-to-diffusive
+    T_b. The window is [max(0.1 T_b, 3 t_c, t_cage), 0.5 T_b], where t_c is the first lag at
+    which the local log–log slope α = d ln MSD / d ln t falls to 1.5 (the ballistic-to-diffusive
     crossover, about 2τ for a velocity memory time τ; by 3 t_c the MSD slope is within ~0.2 %
-    of its limit). The start drops the ballistic and caging part; the end keeps lags that have
-    at least half of each block's time origins,
-    dropping the noisy tail. ``fit_start_ps``/``fit_end_ps`` override either end.
+    of its limit) and t_cage is the end of a sub-diffusive cage: in a solid electrolyte α
+    drops well below 1 while ions rattle in their sites between hops (α ≈ 0.6 for Li at 600 K
+    for the first ~0.6 ps), and a window inside the cage overestimates D. When α falls below
+    0.8 within the first 10 % of the trajectory, t_cage is the first later lag where the local slope dMSD/dt is within
+    1.2x of the chord slope from there to half the trajectory length (the MSD has become a
+    straight line; judged on the whole trajectory, since a block-sized window can lie
+    entirely inside the cage);
+    otherwise 0 (liquids, random walks). The end keeps lags that have at least half of each
+    block's time origins, dropping the noisy tail.
+    ``fit_start_ps``/``fit_end_ps`` override either end.
 
 Fit and uncertainty
     The slope is an ordinary least-squares fit of MSD = a + s t over every lag in the window
@@ -48,12 +55,18 @@ START_FRACTION = 0.1
 END_FRACTION = 0.5
 CROSSOVER_SLOPE = 1.5
 CROSSOVER_FACTOR = 3.0
+CAGE_ENTER_SLOPE = 0.8
+CAGE_SLOPE_EXCESS = 1.2
+CAGE_SEARCH_FRACTION = 0.1
+CAGE_SMOOTH_LAGS = 5
 MIN_LAGS_IN_WINDOW = 5
 
 WINDOW_RULE = (
-    f"window = [max({START_FRACTION} T_b, {CROSSOVER_FACTOR:g} t_c), {END_FRACTION} T_b]; T_b = "
-    "trajectory length / n_blocks, t_c = first lag where d ln MSD / d ln t <= "
-    f"{CROSSOVER_SLOPE}"
+    f"window = [max({START_FRACTION} T_b, {CROSSOVER_FACTOR:g} t_c, t_cage), {END_FRACTION} T_b]; "
+    "T_b = trajectory length / n_blocks, t_c = first lag where d ln MSD / d ln t <= "
+    f"{CROSSOVER_SLOPE}, t_cage = 0 unless that slope dips below {CAGE_ENTER_SLOPE} in the first "
+    f"{CAGE_SEARCH_FRACTION:g} of the trajectory (ions caged), then the first later lag where dMSD/dt is within {CAGE_SLOPE_EXCESS:g}x of the "
+    "chord slope from there to half the trajectory length"
 )
 UNCERTAINTY_METHOD = (
     "OLS slope of the all-origin MSD over the window; standard error = std of the same fit on "
@@ -110,6 +123,40 @@ def crossover_time(curves: MSDCurves) -> float:
     return 0.0 if below[0] == 0 else float(t[ok][below[0]])
 
 
+def cage_exit_time(curves: MSDCurves, before_ps: float) -> float:
+    """End of the sub-diffusive cage (ps), 0 when the MSD has none before ``before_ps``.
+
+    A cage shows as a dip of the log–log slope α = d ln MSD / d ln t below
+    ``CAGE_ENTER_SLOPE`` within the first ``CAGE_SEARCH_FRACTION`` of the trajectory. After the dip the cage (rattling, correlated
+    back-hops) has ended at the first lag t where the local slope dMSD/dt (smoothed over
+    ``CAGE_SMOOTH_LAGS`` lags) is no more than ``CAGE_SLOPE_EXCESS`` times the chord slope
+    from t to ``before_ps``: from there on the MSD is a straight line, whatever its intercept
+    (α itself approaches 1 only slowly when the cage leaves a large intercept). If that never
+    happens, ``before_ps`` is returned, which empties the default window so the caller uses
+    fewer, longer blocks or asks for a longer run.
+    """
+    t, msd = curves.time_ps[1:], curves.total[1:]
+    ok = msd > 0
+    t, msd = t[ok], msd[ok]
+    inside = t <= before_ps
+    if inside.sum() < 2 * CAGE_SMOOTH_LAGS:
+        return 0.0
+    alpha = np.gradient(np.log(msd), np.log(t))
+    # a cage is a short-lag feature; at long lags α wanders with the noise of few origins
+    early = t <= CAGE_SEARCH_FRACTION * float(curves.time_ps[-1])
+    dips = np.nonzero((alpha < CAGE_ENTER_SLOPE) & inside & early)[0]
+    if len(dips) == 0:
+        return 0.0
+    kernel = np.ones(CAGE_SMOOTH_LAGS) / CAGE_SMOOTH_LAGS
+    local = np.convolve(np.gradient(msd, t), kernel, mode="same")
+    last = int(np.nonzero(inside)[0][-1])
+    for i in range(int(dips[0]), last - CAGE_SMOOTH_LAGS):
+        chord = (msd[last] - msd[i]) / (t[last] - t[i])
+        if chord > 0 and local[i] <= CAGE_SLOPE_EXCESS * chord:
+            return float(t[i])
+    return float(before_ps)
+
+
 def choose_fit_window(
     curves: MSDCurves,
     n_blocks: int = DEFAULT_N_BLOCKS,
@@ -142,19 +189,23 @@ def choose_fit_window(
     dt = float(curves.time_ps[1] - curves.time_ps[0])
     n_frames = len(curves.time_ps)
     t_c = crossover_time(curves)
+    # judged on the whole trajectory's MSD (lags up to half its length), not one block: a
+    # block-sized window can sit entirely inside the cage
+    t_cage = cage_exit_time(curves, before_ps=END_FRACTION * float(curves.time_ps[-1]))
     requested_blocks = n_blocks
     # Short runs: fewer, longer blocks before giving up, so the window can clear the ballistic
     # start; the reduction is written into the rule (and the error bar gets wider honestly).
     for n_blocks in range(requested_blocks, 1, -1):
         block_ps = (n_frames // n_blocks - 1) * dt
-        start = max(START_FRACTION * block_ps, CROSSOVER_FACTOR * t_c)
         end = END_FRACTION * block_ps
+        start = max(START_FRACTION * block_ps, CROSSOVER_FACTOR * t_c, t_cage)
         if np.sum((curves.time_ps >= start) & (curves.time_ps <= end)) >= MIN_LAGS_IN_WINDOW:
             break
     if fit_start_ps is None and fit_end_ps is None and start >= end:
         raise SetupError(
-            f"the default fit window is empty: the ballistic crossover ({t_c:.3g} ps) "
-            f"is too long for blocks of {block_ps:.3g} ps even with 2 blocks; run longer or set the window"
+            f"the default fit window is empty: the ballistic crossover ({t_c:.3g} ps) or the "
+            f"ions' cage (MSD not yet a straight line after d ln MSD / d ln t < {CAGE_ENTER_SLOPE}) lasts too "
+            f"long for blocks of {block_ps:.3g} ps even with 2 blocks; run longer or set the window"
         )
     overridden = []
     if fit_start_ps is not None:

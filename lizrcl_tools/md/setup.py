@@ -12,13 +12,11 @@ from lizrcl_tools.errors import SetupError
 from lizrcl_tools.keys import ELEMENTS
 from lizrcl_tools.potentials import PotentialSpec
 
-DEFAULT_POTENTIAL = "classical"
-"""Potential used when neither ``--potential`` nor ``--model`` is given.
+DEFAULT_POTENTIAL = "mace"
+"""Potential used when neither ``--potential`` nor ``--model`` is given: the shipped MACE model.
 
-The rigid-ion potential until the shipped MACE model is stable in MD: at 600 K the current
-small model lets Cl–Cl and Li–Cl contacts fall to ~1.5 Å within 0.3 ps and the thermostat loses
-control (model card, "History"). ``--potential mace`` runs the shipped model anyway; switching
-the default back is this one line."""
+``classical`` (the rigid-ion test potential) is seconds instead of minutes and exercises the
+same pipeline, but its numbers are not Li2ZrCl6 physics."""
 
 
 def _classical(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSpec:
@@ -35,12 +33,14 @@ and ample for sampling; use float64 (``--mace-dtype``) for energy-conservation s
 
 
 MACE_CORE_REPULSION_A = (1.0, 1.6)
-"""ZBL core repulsion overlaid on MACE in MD, switched off between 1.0 and 1.6 Å (Å).
+"""ZBL core repulsion overlaid on MACE models in MD, switched off between 1.0 and 1.6 Å (Å).
 
-The shipped small model has no data below ~70 % of a bond length; in 600 K MD its energy fell
-without bound as two Cl merged (1.2 Å after 0.5 ps, then 0.1 Å). The guard acts only below
+For models trained without mace's own ZBL term (``--pair_repulsion``): such a small model has
+no data below ~70 % of a bond length, and an earlier default model's energy fell without bound
+in 600 K MD as two Cl merged (1.2 Å after 0.5 ps, then 0.1 Å). The guard acts only below
 1.6 Å, far under every bond in Li–Zr–Cl (≥ 2.4 Å), so physical configurations see the model
-alone (tested: identical energies and forces on the crystal). Recorded in run.json."""
+alone (tested: identical energies and forces on the crystal). Models that carry their own ZBL
+term (the shipped one does) get no second wall. Recorded in run.json."""
 
 
 def _mace(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSpec:

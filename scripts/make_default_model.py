@@ -445,8 +445,8 @@ Held-out set composition: {_inline(held["by_composition"])}; kinds: {_inline(hel
 shared, loaded 2-core machine: an upper bound.)
 
 ## Training command
-Last command (it resumed from a checkpoint; the full history, including the first 16 epochs
-with stress weight 10, is at the end of `scripts/make_default_model.sh`):
+Last command (the commands of every stage, including resumed trainings, are at the end of
+`scripts/make_default_model.sh`):
 ```
 {" ".join(split["command"])}
 ```
@@ -454,6 +454,9 @@ Limits: trained on ≤ 54-atom cells at 300–900 K; small data set (a few hundr
 no long-range electrostatics beyond 5 Å (as in the teacher). Check lattice and diffusion
 results against the teacher or DFT before quoting them.
 """
+    history = Path(__file__).with_name("default_model_history.md")
+    if history.is_file():
+        card += "\n" + history.read_text()
     write_text_atomic(args.data_dir / f"{MODEL_NAME}.md", card)
     print(f"[card] wrote {target} and {MODEL_NAME}.md", flush=True)
 

@@ -458,3 +458,28 @@ def test_core_repulsion_guard_leaves_crystal_alone_and_repels_merging_atoms(mode
     own = mace_potential(zbl_model_file, dtype="float64", core_repulsion_A=(1.0, 1.6))
     assert not any(c.startswith("pair_style hybrid") for c in own.commands)
     assert "built into the model" in own.metadata["core_repulsion_A"]
+
+
+def test_lammps_keeps_torch_threads(monkeypatch):
+    """LAMMPS drops OpenMP to 1 thread when OMP_NUM_THREADS is unset; the MACE pair style
+    shares that runtime, so new_lammps restores torch's thread count (a user's setting wins)."""
+    import torch
+
+    from lizrcl_tools.lammps_env import default_threads, new_lammps
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        monkeypatch.delenv("PMI_SIZE", raising=False)
+        monkeypatch.delenv("OMPI_COMM_WORLD_SIZE", raising=False)
+        monkeypatch.delenv("MPI_LOCALNRANKS", raising=False)
+        new_lammps().close()
+        assert torch.get_num_threads() == default_threads()
+        monkeypatch.setenv("PMI_SIZE", "1000000")
+        assert default_threads() == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        torch.set_num_threads(3)
+        new_lammps().close()
+        assert torch.get_num_threads() == 3  # the user's variable is set: left alone
+    finally:
+        torch.set_num_threads(before)

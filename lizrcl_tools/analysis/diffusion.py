@@ -16,12 +16,11 @@ Fit window (default rule, recorded with every result)
     of its limit) and t_cage is the end of a sub-diffusive cage: in a solid electrolyte α
     drops well below 1 while ions rattle in their sites between hops (α ≈ 0.6 for Li at 600 K
     for the first ~0.6 ps), and a window inside the cage overestimates D. When α falls below
-    0.8 within the first 10 % of the trajectory, t_cage is the first later lag where the local slope dMSD/dt is within
-    1.2x of the chord slope from there to half the trajectory length (the MSD has become a
-    straight line; judged on the whole trajectory, since a block-sized window can lie
-    entirely inside the cage);
-    otherwise 0 (liquids, random walks). The end keeps lags that have at least half of each
-    block's time origins, dropping the noisy tail.
+    0.8 within the first 10 % of the trajectory, t_cage is the first later lag where the local
+    slope dMSD/dt is within 1.2x of the chord slope from there to half the trajectory length
+    (the MSD has become a straight line; judged on the whole trajectory, since a block-sized
+    window can lie entirely inside the cage); otherwise 0 (liquids, random walks). The end
+    keeps lags that have at least half of each block's time origins, dropping the noisy tail.
     ``fit_start_ps``/``fit_end_ps`` override either end.
 
 Fit and uncertainty
@@ -65,8 +64,9 @@ WINDOW_RULE = (
     f"window = [max({START_FRACTION} T_b, {CROSSOVER_FACTOR:g} t_c, t_cage), {END_FRACTION} T_b]; "
     "T_b = trajectory length / n_blocks, t_c = first lag where d ln MSD / d ln t <= "
     f"{CROSSOVER_SLOPE}, t_cage = 0 unless that slope dips below {CAGE_ENTER_SLOPE} in the first "
-    f"{CAGE_SEARCH_FRACTION:g} of the trajectory (ions caged), then the first later lag where dMSD/dt is within {CAGE_SLOPE_EXCESS:g}x of the "
-    "chord slope from there to half the trajectory length"
+    f"{CAGE_SEARCH_FRACTION:g} of the trajectory (ions caged), then the first later lag where "
+    f"dMSD/dt is within {CAGE_SLOPE_EXCESS:g}x of the chord slope from there to half the "
+    "trajectory length"
 )
 UNCERTAINTY_METHOD = (
     "OLS slope of the all-origin MSD over the window; standard error = std of the same fit on "
@@ -110,38 +110,47 @@ class DiffusionFit:
     D_charge_err_cm2_s: float | None = None
 
 
-def crossover_time(curves: MSDCurves) -> float:
-    """First lag (ps) at which d ln MSD / d ln t of the total MSD falls to 1.5 (0 if never above)."""
+def _log_slope(curves: MSDCurves) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Lags t (ps) and total MSD (Å²) where MSD > 0 (t = 0 dropped), and α = d ln MSD / d ln t.
+
+    α is None when fewer than 3 such lags exist (no derivative to take).
+    """
     t, msd = curves.time_ps[1:], curves.total[1:]
     ok = msd > 0
-    if ok.sum() < 3:
+    t, msd = t[ok], msd[ok]
+    if len(t) < 3:
+        return t, msd, None
+    return t, msd, np.gradient(np.log(msd), np.log(t))
+
+
+def crossover_time(curves: MSDCurves) -> float:
+    """First lag (ps) at which d ln MSD / d ln t of the total MSD falls to 1.5 (0 if never above)."""
+    t, _msd, alpha = _log_slope(curves)
+    if alpha is None:
         return 0.0
-    slope = np.gradient(np.log(msd[ok]), np.log(t[ok]))
-    below = np.nonzero(slope <= CROSSOVER_SLOPE)[0]
+    below = np.nonzero(alpha <= CROSSOVER_SLOPE)[0]
     if len(below) == 0:
-        return float(t[ok][-1])
-    return 0.0 if below[0] == 0 else float(t[ok][below[0]])
+        return float(t[-1])
+    return 0.0 if below[0] == 0 else float(t[below[0]])
 
 
 def cage_exit_time(curves: MSDCurves, before_ps: float) -> float:
     """End of the sub-diffusive cage (ps), 0 when the MSD has none before ``before_ps``.
 
     A cage shows as a dip of the log–log slope α = d ln MSD / d ln t below
-    ``CAGE_ENTER_SLOPE`` within the first ``CAGE_SEARCH_FRACTION`` of the trajectory. After the dip the cage (rattling, correlated
-    back-hops) has ended at the first lag t where the local slope dMSD/dt (smoothed over
+    ``CAGE_ENTER_SLOPE`` within the first ``CAGE_SEARCH_FRACTION`` of the trajectory. After
+    the dip the cage (rattling, correlated back-hops) has ended at the first lag t where the
+    local slope dMSD/dt (smoothed over
     ``CAGE_SMOOTH_LAGS`` lags) is no more than ``CAGE_SLOPE_EXCESS`` times the chord slope
     from t to ``before_ps``: from there on the MSD is a straight line, whatever its intercept
     (α itself approaches 1 only slowly when the cage leaves a large intercept). If that never
     happens, ``before_ps`` is returned, which empties the default window so the caller uses
     fewer, longer blocks or asks for a longer run.
     """
-    t, msd = curves.time_ps[1:], curves.total[1:]
-    ok = msd > 0
-    t, msd = t[ok], msd[ok]
+    t, msd, alpha = _log_slope(curves)
     inside = t <= before_ps
-    if inside.sum() < 2 * CAGE_SMOOTH_LAGS:
+    if alpha is None or inside.sum() < 2 * CAGE_SMOOTH_LAGS:
         return 0.0
-    alpha = np.gradient(np.log(msd), np.log(t))
     # a cage is a short-lag feature; at long lags α wanders with the noise of few origins
     early = t <= CAGE_SEARCH_FRACTION * float(curves.time_ps[-1])
     dips = np.nonzero((alpha < CAGE_ENTER_SLOPE) & inside & early)[0]
@@ -204,8 +213,9 @@ def choose_fit_window(
     if fit_start_ps is None and fit_end_ps is None and start >= end:
         raise SetupError(
             f"the default fit window is empty: the ballistic crossover ({t_c:.3g} ps) or the "
-            f"ions' cage (MSD not yet a straight line after d ln MSD / d ln t < {CAGE_ENTER_SLOPE}) lasts too "
-            f"long for blocks of {block_ps:.3g} ps even with 2 blocks; run longer or set the window"
+            f"ions' cage (MSD not yet a straight line after d ln MSD / d ln t < "
+            f"{CAGE_ENTER_SLOPE}) lasts too long for blocks of {block_ps:.3g} ps even with 2 "
+            "blocks; run longer or set the window"
         )
     overridden = []
     if fit_start_ps is not None:

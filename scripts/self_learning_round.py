@@ -58,16 +58,39 @@ def close_contacts(seed: int, n_per_pair: int = 4) -> list:
             atoms = base.copy()
             atoms.positions += rng.normal(scale=0.05, size=atoms.positions.shape)
             i = int(rng.choice(np.nonzero(symbols == cation)[0]))
-            cl = np.nonzero(symbols == "Cl")[0]
-            d = atoms.get_distances(i, cl, mic=True, vector=True)
-            j = int(np.argmin(np.linalg.norm(d, axis=1)))
-            bond = np.linalg.norm(d[j])
-            target = bond * rng.uniform(0.70, 0.90)
-            atoms.positions[i] += d[j] / bond * (bond - target)
+            j, vector = nearest_of(atoms, i, "Cl")
+            target = np.linalg.norm(vector) * rng.uniform(0.70, 0.90)
+            set_pair_distance(atoms, i, j, vector, target, move_both=False)
             atoms.info = {"config_type": "close_contact", "pair": f"{cation}-Cl",
                           "distance_A": float(target), "seed": seed}
             frames.append(atoms)
     return frames
+
+
+def nearest_of(atoms, i: int, element: str) -> tuple[int, np.ndarray]:
+    """Index of the atom of ``element`` nearest to atom ``i`` (not ``i`` itself) and the
+    minimum-image vector from ``i`` to it (Å)."""
+    symbols = np.array(atoms.get_chemical_symbols())
+    others = np.array([j for j in np.nonzero(symbols == element)[0] if j != i])
+    d = atoms.get_distances(i, others, mic=True, vector=True)
+    k = int(np.argmin(np.linalg.norm(d, axis=1)))
+    return int(others[k]), d[k]
+
+
+def set_pair_distance(atoms, i: int, j: int, vector: np.ndarray, target_A: float,
+                      move_both: bool) -> None:
+    """Bring atoms ``i`` and ``j`` (``vector`` from i to j) to ``target_A`` apart along their axis.
+
+    ``move_both`` splits the move between them, so neither leaves its own neighbourhood
+    alone; otherwise only ``i`` moves.
+    """
+    current = float(np.linalg.norm(vector))
+    shift = vector / current * (current - target_A)
+    if move_both:
+        atoms.positions[i] += shift / 2
+        atoms.positions[j] -= shift / 2
+    else:
+        atoms.positions[i] += shift
 
 
 PAIR_CONTACT_RANGE_A = {
@@ -95,15 +118,9 @@ def pair_contacts(seed: int, n_per_pair: int = 6) -> list:
             symbols = np.array(atoms.get_chemical_symbols())
             atoms.positions += rng.normal(scale=0.08, size=atoms.positions.shape)
             i = int(rng.choice(np.nonzero(symbols == a)[0]))
-            others = np.array([j for j in np.nonzero(symbols == b)[0] if j != i])
-            d = atoms.get_distances(i, others, mic=True, vector=True)
-            j = int(np.argmin(np.linalg.norm(d, axis=1)))
-            current = float(np.linalg.norm(d[j]))
+            j, vector = nearest_of(atoms, i, b)
             target = lo + (hi - lo) * (k + rng.uniform()) / n_per_pair
-            # move both atoms half-way each, so neither leaves its own neighbourhood alone
-            shift = d[j] / current * (current - target) / 2
-            atoms.positions[i] += shift
-            atoms.positions[others[j]] -= shift
+            set_pair_distance(atoms, i, j, vector, target, move_both=True)
             atoms.info = {"config_type": "pair_contact", "pair": f"{a}-{b}",
                           "distance_A": float(target), "seed": seed}
             frames.append(atoms)

@@ -20,7 +20,6 @@ Example
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import warnings
 import zipfile
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lizrcl_tools.errors import ParseError, SetupError
-from lizrcl_tools.fileio import atomic_path, write_json_atomic
+from lizrcl_tools.fileio import atomic_path, read_json, write_json_atomic
 
 DTYPES = ("float64", "float32")
 """Floating-point precisions an exported model can have."""
@@ -303,10 +302,7 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
     side = sidecar_path(path)
     if not side.is_file():
         return found
-    try:
-        meta = json.loads(side.read_text())
-    except json.JSONDecodeError as exc:
-        raise ParseError(side, f"invalid JSON: {exc.msg}", exc.lineno) from exc
+    meta = read_json(side)
     for key in ("atomic_numbers", "dtype", "num_interactions"):
         recorded = tuple(meta[key]) if key == "atomic_numbers" else meta.get(key)
         if recorded != getattr(found, key):

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from lizrcl_tools.errors import SetupError
+from lizrcl_tools.errors import ParseError, SetupError
 
 
 @contextlib.contextmanager
@@ -65,6 +65,15 @@ def write_text_atomic(target: str | os.PathLike, text: str, overwrite: bool = Tr
 def write_json_atomic(target: str | os.PathLike, data: Any, overwrite: bool = True) -> Path:
     """Write ``data`` as indented JSON to ``target`` atomically and return the path."""
     return write_text_atomic(target, json.dumps(data, indent=2, sort_keys=False) + "\n", overwrite)
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file; malformed JSON raises :class:`ParseError` with the file and line."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ParseError(path, f"not valid JSON: {exc.msg}", exc.lineno) from exc
 
 
 def write_atoms_atomic(

@@ -21,14 +21,13 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lizrcl_tools.errors import ParseError
-from lizrcl_tools.fileio import write_json_atomic
+from lizrcl_tools.fileio import read_json, write_json_atomic
 
 REFERENCE_T_K = 300.0
 """Temperature (K) at which D and σ are extrapolated; fixed because the JSON keys name it."""
@@ -255,10 +254,7 @@ class ConductivityResult:
             If the file is not valid JSON or lacks a required key (the key is named).
         """
         path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ParseError(path, f"not valid JSON: {exc.msg}", exc.lineno) from exc
+        data = read_json(path)
         try:
             return cls.from_dict(data)
         except KeyError as exc:

@@ -17,7 +17,6 @@ naming the file and the key.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lizrcl_tools.errors import ParseError
+from lizrcl_tools.fileio import read_json
 
 RUN_JSON = "run.json"
 """Name of the run description inside a run folder."""
@@ -123,10 +123,7 @@ def read_run_info(run_dir: str | os.PathLike) -> RunInfo:
         path = path / RUN_JSON
     if not path.is_file():
         raise ParseError(path, "run description not found (every run folder needs a run.json)")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ParseError(path, f"not valid JSON: {exc.msg}", exc.lineno) from exc
+    data = read_json(path)
     if not isinstance(data, dict):
         raise ParseError(path, "expected a JSON object at the top level")
     for key in ("temperature_K", "timestep_fs", "dump_every", "elements", "mobile"):

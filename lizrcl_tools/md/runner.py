@@ -36,8 +36,8 @@ import numpy as np
 from ase import Atoms
 
 from lizrcl_tools import __version__
-from lizrcl_tools.errors import LizrclWarning, ParseError, RunFailed, SetupError
-from lizrcl_tools.fileio import atomic_path, write_json_atomic, write_text_atomic
+from lizrcl_tools.errors import LizrclWarning, RunFailed, SetupError
+from lizrcl_tools.fileio import atomic_path, read_json, write_json_atomic, write_text_atomic
 from lizrcl_tools.lammps_env import new_lammps
 from lizrcl_tools.md import dump as dumpio
 from lizrcl_tools.md import inputs as inp
@@ -64,11 +64,7 @@ def run_folder_name(temperature_K: float) -> str:
 
 def read_run_json(run_dir: str | Path) -> dict[str, Any]:
     """Load ``run.json`` from a run folder."""
-    path = Path(run_dir) / RUN_JSON
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ParseError(path, f"not valid JSON: {exc.msg}", exc.lineno) from exc
+    return read_json(Path(run_dir) / RUN_JSON)
 
 
 def run_md(

@@ -55,6 +55,27 @@ torch::Tensor to_tensor(std::vector<double> &data, int64_t rows, int64_t cols, t
   return view.to(dtype, /*non_blocking=*/false, /*copy=*/true);
 }
 
+// Call add_edge(i, j) for every pair in the neighbour lists of the first n_centres entries
+// of list->ilist that lies inside the model cutoff (the list itself reaches cutoff + skin).
+template <typename AddEdge>
+void for_each_edge(const NeighList *list, int n_centres, double **x, double r_max_sq,
+                   AddEdge &&add_edge)
+{
+  for (int ii = 0; ii < n_centres; ++ii) {
+    const int i = list->ilist[ii];
+    const int *jlist = list->firstneigh[i];
+    const int jnum = list->numneigh[i];
+    for (int jj = 0; jj < jnum; ++jj) {
+      const int j = jlist[jj] & NEIGHMASK;
+      const double dx = x[j][0] - x[i][0];
+      const double dy = x[j][1] - x[i][1];
+      const double dz = x[j][2] - x[i][2];
+      if (dx * dx + dy * dy + dz * dz >= r_max_sq) continue;
+      add_edge(i, j);
+    }
+  }
+}
+
 }    // namespace
 
 /* ---------------------------------------------------------------------- */
@@ -276,34 +297,24 @@ void PairMACELizrcl::build_single_rank_graph(Graph &g)
 
   const double *h = domain->h;
   const double *h_inv = domain->h_inv;
-  for (int ii = 0; ii < list->inum; ++ii) {
-    const int i = list->ilist[ii];
-    const int *jlist = list->firstneigh[i];
-    const int jnum = list->numneigh[i];
-    for (int jj = 0; jj < jnum; ++jj) {
-      const int j = jlist[jj] & NEIGHMASK;
-      const double dx = x[j][0] - x[i][0];
-      const double dy = x[j][1] - x[i][1];
-      const double dz = x[j][2] - x[i][2];
-      if (dx * dx + dy * dy + dz * dz >= r_max_sq) continue;
-      const int jo = j < nlocal ? j : (tag[j] <= max_tag ? owner[tag[j]] : -1);
-      if (jo < 0)
-        error->one(FLERR, "mace/lizrcl: ghost atom with ID {} has no local owner", tag[j]);
-      // Each periodic image is its own edge: in small cells one atom sees several images of
-      // the same neighbour (or of itself), each with a different integer shift.
-      const double sx = x[j][0] - x[jo][0];
-      const double sy = x[j][1] - x[jo][1];
-      const double sz = x[j][2] - x[jo][2];
-      const double na = std::round(h_inv[0] * sx + h_inv[5] * sy + h_inv[4] * sz);
-      const double nb = std::round(h_inv[1] * sy + h_inv[3] * sz);
-      const double nc = std::round(h_inv[2] * sz);
-      g.senders.push_back(i);
-      g.receivers.push_back(jo);
-      g.unit_shifts.insert(g.unit_shifts.end(), {na, nb, nc});
-      g.shifts.insert(g.shifts.end(),
-                      {h[0] * na + h[5] * nb + h[4] * nc, h[1] * nb + h[3] * nc, h[2] * nc});
-    }
-  }
+  for_each_edge(list, list->inum, x, r_max_sq, [&](int i, int j) {
+    const int jo = j < nlocal ? j : (tag[j] <= max_tag ? owner[tag[j]] : -1);
+    if (jo < 0)
+      error->one(FLERR, "mace/lizrcl: ghost atom with ID {} has no local owner", tag[j]);
+    // Each periodic image is its own edge: in small cells one atom sees several images of
+    // the same neighbour (or of itself), each with a different integer shift.
+    const double sx = x[j][0] - x[jo][0];
+    const double sy = x[j][1] - x[jo][1];
+    const double sz = x[j][2] - x[jo][2];
+    const double na = std::round(h_inv[0] * sx + h_inv[5] * sy + h_inv[4] * sz);
+    const double nb = std::round(h_inv[1] * sy + h_inv[3] * sz);
+    const double nc = std::round(h_inv[2] * sz);
+    g.senders.push_back(i);
+    g.receivers.push_back(jo);
+    g.unit_shifts.insert(g.unit_shifts.end(), {na, nb, nc});
+    g.shifts.insert(g.shifts.end(),
+                    {h[0] * na + h[5] * nb + h[4] * nc, h[1] * nb + h[3] * nc, h[2] * nc});
+  });
 }
 
 void PairMACELizrcl::build_ghost_node_graph(Graph &g)
@@ -316,20 +327,10 @@ void PairMACELizrcl::build_ghost_node_graph(Graph &g)
     for (int k = 0; k < 3; ++k) g.positions[3 * i + k] = x[i][k];
 
   // Ghost atoms are explicit nodes, so every edge has zero shift.
-  for (int ii = 0; ii < list->inum + list->gnum; ++ii) {
-    const int i = list->ilist[ii];
-    const int *jlist = list->firstneigh[i];
-    const int jnum = list->numneigh[i];
-    for (int jj = 0; jj < jnum; ++jj) {
-      const int j = jlist[jj] & NEIGHMASK;
-      const double dx = x[j][0] - x[i][0];
-      const double dy = x[j][1] - x[i][1];
-      const double dz = x[j][2] - x[i][2];
-      if (dx * dx + dy * dy + dz * dz >= r_max_sq) continue;
-      g.senders.push_back(i);
-      g.receivers.push_back(j);
-    }
-  }
+  for_each_edge(list, list->inum + list->gnum, x, r_max_sq, [&](int i, int j) {
+    g.senders.push_back(i);
+    g.receivers.push_back(j);
+  });
   g.shifts.assign(3 * g.senders.size(), 0.0);
   g.unit_shifts.assign(3 * g.senders.size(), 0.0);
 }

@@ -26,7 +26,7 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("protocol (defaults from --protocol; every value can be overridden)")
     g.add_argument(
         "--protocol", choices=sorted(PROTOCOLS), default=DEFAULT_PROTOCOL,
-        help="quick: 54 atoms, 1 ps NPT + 6 ps NVT at 600/750/900 K (~15-20 min with the shipped MACE on 2 cores); "
+        help="quick: 54 atoms, 1 ps NPT + 6 ps NVT at 600/750/900 K (~20 min with the shipped MACE on 2 cores); "
         "paper: 432 atoms, 10 ps NPT + 100 ps NVT at 300-450 K (default: %(default)s)",
     )
     g.add_argument("--n-atoms", type=int, help="target supercell size (0: use the cell as given)")

@@ -7,8 +7,8 @@ Two are registered:
     300–450 K, 1 fs step.
 ``quick`` (default)
     a 54-atom cell (2 trigonal Li2ZrCl6 cells), 1 ps NPT and 6 ps NVT at 600, 750 and 900 K:
-    3 × 7,000 steps, sized for about 15 minutes on 2 CPU cores with the shipped float32 MACE
-    in the plugin pair style (~50 ms/step for 54 atoms on one core of this machine). The
+    3 × 7,000 steps, about 20 minutes on this 2-core machine with the shipped float32 MACE
+    in the plugin pair style (19.4 min measured, 53–59 ms/step for 54 atoms). The
     temperatures are higher than the paper's so that Li hops within picoseconds. The length
     is set by the Li cage: at 600 K the MSD stays sub-diffusive (d ln MSD / d ln t ≈ 0.6)
     for the first ~0.6 ps, and the fit window has to start after it (analysis.diffusion), so

@@ -106,7 +106,12 @@ def crystal_structures(rng: np.random.Generator) -> tuple[dict[str, object], str
 
 
 def mixed_cell(x_target: float, rng: np.random.Generator):
-    """(LiCl)1−x(ZrCl4)x on a random close-packed lattice of 16–24 Cl, nearest integer x."""
+    """(LiCl)1−x(ZrCl4)x on a random close-packed lattice of 16–24 Cl.
+
+    The Zr count is x n_Cl / (1 + 3x) rounded, so the cell's x is only near the target: with
+    16 Cl the reachable x are 0, 1/13, 1/5, 3/7 and 1 (24 Cl add 1/21, 1/9, 1/3, 5/9), and with
+    16 Cl every target above ~0.65 gives x = 1.
+    """
     kind = rng.choice(["ccp", "hcp"])
     repeat = {"ccp": [(2, 2, 1), (3, 2, 1)], "hcp": [(2, 2, 2), (3, 2, 2)]}[kind]
     lattice = _anion_lattice(kind, repeat[rng.integers(len(repeat))])

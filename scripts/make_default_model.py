@@ -415,7 +415,8 @@ def card_stage(args) -> None:
 * Architecture: {_architecture(split["config"])}; E0s by least squares on the training set.
 * Seeds: structure generation {args.seed} (held-out set {args.seed + 1000}, MD runs derived from
   it); train/validation split and mace initialisation {split["seed"]}.
-* Reproduce: `scripts/make_default_model.sh` (exact commands; ~1 h on 2 shared CPU cores).
+* Reproduce: `scripts/make_default_model.sh` (exact commands; ~2.5 h of single-thread training
+  on a shared 2-core machine, plus ~20 min of teacher labelling).
 
 ## Training data (all labelled by the teacher)
 Training pool: {pool["frames"]} frames / {pool["atoms"]} atoms ({split["counts"]["train"]} train,
@@ -428,7 +429,9 @@ strains up to ±4%, rattles 0.02–0.15 Å; random Li/Zr decorations of ccp/hcp 
 0 ≤ x ≤ 1; Langevin MD snapshots (2 fs, every 4 fs) driven by the teacher at 300–900 K.
 Self-learning rounds (`scripts/self_learning_round.py`): volume scans 0.90–1.40 and cation–Cl
 close contacts (round 1), contacts of every pair type down to 1.6–2.2 Å and hot rattles
-σ 0.10–0.30 Å (round 2), teacher MD in the 36/54-atom conductivity cells at 600–900 K (round 3).
+σ 0.10–0.30 Å (round 2), teacher MD in the 36/54-atom conductivity cells at 600–900 K (round 3),
+random Li/Zr decorations at 0.3 ≤ x ≤ 1 with teacher MD of such cells at 600 K and the minima
+and walk points of an SSW walk of the previous model (round 4, the SSW-NN step).
 
 ## Held-out errors (separate seed; {held["frames"]} frames incl. 600 K MD snapshots)
 Bar: energy ≤ 3 meV/atom and force ≤ 0.10 eV/Å vs the teacher — {"**met**" if bar_ok else "**not met**"}.

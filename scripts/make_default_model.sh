@@ -56,3 +56,22 @@ $PY make_default_model.py card --work "$WORK" --seed "$SEED"
 # (A parallel run on /tmp/lizrcl_default4 before round 3, 90 epochs, reached 4.3 meV/atom and
 #  0.087 eV/Å held-out but its relaxed c was 0.75 % long; the round-3 model was shipped because
 #  it is better on the Li2ZrCl6 lattice and 600 K MD, which is what the toolkit runs.)
+#
+# Model 4 (shipped since 2026-11-27 14:23; self-learning round 4 = the SSW-NN step):
+#   mkdir /tmp/lizrcl_default6; cp /tmp/lizrcl_default5/{train_pool,heldout,teacher_lattice}.* /tmp/lizrcl_default6/
+#   python self_learning_round.py --work /tmp/lizrcl_default6 --round 4 --seed 7026 \
+#       --ssw-db /tmp/ssw_mace/minima.db        # 122 labelled + 80 teacher-MD frames, 3.5 min
+#     # (minima.db: the two 10-step `lizrcl ssw` walks of model 3 in the stop-7 closing note)
+#   # B: model 3's run folder without its stage-two checkpoint -> resumes at epoch 55
+#   mkdir /tmp/lizrcl_default6b; cp /tmp/lizrcl_default6/{train_pool,heldout}.extxyz /tmp/lizrcl_default6b/
+#   cp -r /tmp/lizrcl_default5/train /tmp/lizrcl_default6b/; rm /tmp/lizrcl_default6b/train/checkpoints/*epoch-94_swa.pt
+#   make_default_model.py train --work /tmp/lizrcl_default6b --epochs 125 --dtype float32 \
+#     --mace-arg=--start_stage_two=96 --mace-arg=--swa_energy_weight=1000                  # 80 min
+#   python self_learning_round.py --work /tmp/lizrcl_default6 --round 4 --seed 8026        # +160 frames
+#   mkdir /tmp/lizrcl_default6c; cp /tmp/lizrcl_default6/{train_pool,heldout}.extxyz /tmp/lizrcl_default6c/
+#   cp -r /tmp/lizrcl_default6b/train /tmp/lizrcl_default6c/                # resumes at epoch 113 (stage two)
+#   make_default_model.py train --work /tmp/lizrcl_default6c --epochs 131 --dtype float32 \
+#     --mace-arg=--start_stage_two=96 --mace-arg=--swa_energy_weight=1000                  # 24 min
+#   make_default_model.py evaluate --work /tmp/lizrcl_default6c --lattice; make_default_model.py card --work /tmp/lizrcl_default6c
+# (A sibling resuming model 3's final epoch-94 stage-two checkpoint on the same data,
+#  --epochs 130 then 165, was worse on the shared validation set and stopped at epoch 158.)

@@ -158,6 +158,36 @@ TEACHER_MD_PLAN = (
 )
 
 
+def _recipe():
+    """The structure recipe of the shipped model (``make_default_model.py`` beside this file)."""
+    import sys
+
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import make_default_model
+
+    return make_default_model
+
+
+def _teacher_runs(runs: list, seed: int, every: int) -> list:
+    """Teacher Langevin MD from each start; run ``k`` is seeded ``seed + 100 k``.
+
+    ``runs`` holds (start atoms, temperature K, 2-fs steps, config_type, what to print).
+    """
+    from lizrcl_tools.calculators import get_reference
+
+    reference = get_reference("sevennet")
+    frames = []
+    for k, (start, temperature, n_steps, config_type, what) in enumerate(runs):
+        snaps = _recipe().md_snapshots(start, reference, temperature, n_steps, every,
+                                       seed + 100 * k, config_type)
+        print(f"teacher MD {what} {len(start)} atoms {temperature:.0f} K: {len(snaps)} frames",
+              flush=True)
+        frames += snaps
+    return frames
+
+
 def teacher_md(seed: int, every: int = 10) -> list:
     """Teacher-driven Langevin MD in the conductivity cells (config_type md<T>K_54).
 
@@ -166,27 +196,16 @@ def teacher_md(seed: int, every: int = 10) -> list:
     starts from a cell strained by up to ±2 % (the NPT volume at temperature is not known in
     advance); a frame every ``every`` steps (20 fs).
     """
-    import sys
-
     from lizrcl_tools.build import build, make_supercell
-    from lizrcl_tools.calculators import get_reference
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from make_default_model import md_snapshots
-
-    reference = get_reference("sevennet")
     rng = np.random.default_rng(seed)
-    frames = []
-    for k, (name, n_atoms, temperature, n_steps) in enumerate(TEACHER_MD_PLAN):
+    runs = []
+    for name, n_atoms, temperature, n_steps in TEACHER_MD_PLAN:
         start = make_supercell(build(name), n_atoms)
         start.set_cell(start.cell[:] @ (np.eye(3) + np.diag(rng.uniform(-0.02, 0.02, 3))),
                        scale_atoms=True)
-        snaps = md_snapshots(start, reference, temperature, n_steps, every, seed + 100 * k,
-                             f"md{int(temperature)}K_{n_atoms}")
-        print(f"teacher MD {name} {n_atoms} atoms {temperature:.0f} K: {len(snaps)} frames",
-              flush=True)
-        frames += snaps
-    return frames
+        runs.append((start, temperature, n_steps, f"md{int(temperature)}K_{n_atoms}", name))
+    return _teacher_runs(runs, seed, every)
 
 
 ZR_RICH_MD_PLAN = (
@@ -204,16 +223,12 @@ def zr_rich_cells(seed: int, n_frames: int = 80) -> list:
     mixed cells (``make_default_model.mixed_cell``, ±4 % strain, 0.02–0.12 Å rattle), with 40 %
     of them at x = 1.
     """
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from make_default_model import mixed_cell, strained
-
+    recipe = _recipe()
     rng = np.random.default_rng(seed)
     frames = []
     for _ in range(n_frames):
         x = 1.0 if rng.uniform() < 0.4 else float(rng.uniform(0.3, 0.95))
-        atoms = strained(mixed_cell(x, rng), rng, 0.04)
+        atoms = recipe.strained(recipe.mixed_cell(x, rng), rng, 0.04)
         atoms.rattle(stdev=float(rng.uniform(0.02, 0.12)), seed=int(rng.integers(2**31)))
         atoms.info = {"config_type": "mixed", "x_target": x, "seed": seed}
         frames.append(atoms)
@@ -222,25 +237,14 @@ def zr_rich_cells(seed: int, n_frames: int = 80) -> list:
 
 def zr_rich_md(seed: int, every: int = 10) -> list:
     """Teacher Langevin MD of random Zr-rich cells (config_type md<T>K_mixed)."""
-    import sys
-
-    from lizrcl_tools.calculators import get_reference
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from make_default_model import md_snapshots, mixed_cell
-
-    reference = get_reference("sevennet")
+    recipe = _recipe()
     rng = np.random.default_rng(seed)
-    frames = []
+    runs = []
     for k, (x, temperature, n_steps) in enumerate(ZR_RICH_MD_PLAN):
-        start = mixed_cell(x, rng)
+        start = recipe.mixed_cell(x, rng)
         start.rattle(0.05, seed=seed + k)
-        snaps = md_snapshots(start, reference, temperature, n_steps, every, seed + 100 * k,
-                             f"md{int(temperature)}K_mixed")
-        print(f"teacher MD x={x} {len(start)} atoms {temperature:.0f} K: {len(snaps)} frames",
-              flush=True)
-        frames += snaps
-    return frames
+        runs.append((start, temperature, n_steps, f"md{int(temperature)}K_mixed", f"x={x}"))
+    return _teacher_runs(runs, seed, every)
 
 
 def ssw_minima(db_path: Path, seed: int, max_walk_points: int = 20) -> list:

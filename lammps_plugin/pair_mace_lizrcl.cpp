@@ -14,7 +14,9 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -98,6 +100,15 @@ PairMACELizrcl::PairMACELizrcl(LAMMPS *lmp) : Pair(lmp)
 
 PairMACELizrcl::~PairMACELizrcl()
 {
+  if (profile && profile_calls > 0 && comm->me == 0) {
+    const double ms = 1000.0 / static_cast<double>(profile_calls);
+    std::fprintf(stderr,
+                 "mace/lizrcl profile: %ld calls (%ld with virial), %.0f edges/call, ms/call: "
+                 "graph %.2f, inputs %.2f, forward %.2f, outputs %.2f\n",
+                 profile_calls, profile_virial_calls,
+                 profile_edges / static_cast<double>(profile_calls), t_graph * ms,
+                 t_inputs * ms, t_forward * ms, t_outputs * ms);
+  }
   if (allocated) {
     memory->destroy(setflag);
     memory->destroy(cutsq);
@@ -172,6 +183,8 @@ void PairMACELizrcl::coeff(int narg, char **arg)
   // and the edge count changes every step; LIZRCL_JIT_OPTIMIZE=0 turns that off.
   const char *jit_opt = std::getenv("LIZRCL_JIT_OPTIMIZE");
   if (jit_opt && std::string(jit_opt) == "0") torch::jit::setGraphExecutorOptimize(false);
+  const char *prof = std::getenv("LIZRCL_PAIR_PROFILE");
+  profile = prof && std::string(prof) == "1";
 
   // The dtype of the first floating-point parameter is the dtype the export used.
   bool found_dtype = false;
@@ -358,6 +371,11 @@ void PairMACELizrcl::compute(int eflag, int vflag)
     error->all(FLERR, "mace/lizrcl: neighbour list has {} ghosts with neighbours, expected {}",
                list->gnum, atom->nghost);
 
+  using clock = std::chrono::steady_clock;
+  const auto seconds = [](clock::time_point a, clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
+  const auto t0 = clock::now();
   Graph g;
   if (ghost_nodes)
     build_ghost_node_graph(g);
@@ -369,6 +387,7 @@ void PairMACELizrcl::compute(int eflag, int vflag)
 
   const auto f_opts = torch::TensorOptions().dtype(model_dtype);
   const auto i_opts = torch::TensorOptions().dtype(torch::kInt64);
+  const auto t1 = clock::now();
 
   std::vector<int64_t> edges(g.senders);
   edges.insert(edges.end(), g.receivers.begin(), g.receivers.end());
@@ -397,12 +416,14 @@ void PairMACELizrcl::compute(int eflag, int vflag)
   auto mask = to_tensor(local_mask, n_nodes, 1, model_dtype).reshape({n_nodes});
   const bool want_virial = vflag_global != 0;
 
+  const auto t2 = clock::now();
   c10::impl::GenericDict output(c10::StringType::get(), c10::TensorType::get());
   try {
     output = model.forward({input, mask, want_virial}).toGenericDict();
   } catch (const c10::Error &exc) {
     error->one(FLERR, "MACE model '{}' failed: {}", model_file, exc.what_without_backtrace());
   }
+  const auto t3 = clock::now();
 
   auto forces = output.at("forces").toTensor().to(torch::kFloat64).contiguous();
   const double *fp = forces.data_ptr<double>();
@@ -431,5 +452,15 @@ void PairMACELizrcl::compute(int eflag, int vflag)
     virial[3] += 0.5 * (v[1] + v[3]);
     virial[4] += 0.5 * (v[2] + v[6]);
     virial[5] += 0.5 * (v[5] + v[7]);
+  }
+  if (profile) {
+    const auto t4 = clock::now();
+    ++profile_calls;
+    if (want_virial) ++profile_virial_calls;
+    profile_edges += static_cast<double>(n_edges);
+    t_graph += seconds(t0, t1);
+    t_inputs += seconds(t1, t2);
+    t_forward += seconds(t2, t3);
+    t_outputs += seconds(t3, t4);
   }
 }

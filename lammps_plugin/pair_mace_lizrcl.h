@@ -68,6 +68,13 @@ class PairMACELizrcl : public Pair {
   std::vector<int64_t> model_z;     // atomic numbers in the model's one-hot order
   std::vector<int> type_column;     // LAMMPS type -> one-hot column (index 0 unused)
 
+  // LIZRCL_PAIR_PROFILE=1: wall time (s) per phase of compute(), printed when the pair style
+  // is destroyed, to find where a step goes without an external profiler.
+  bool profile = false;
+  long profile_calls = 0, profile_virial_calls = 0;
+  double profile_edges = 0.0;
+  double t_graph = 0.0, t_inputs = 0.0, t_forward = 0.0, t_outputs = 0.0;
+
   void allocate();
   void build_single_rank_graph(Graph &);
   void build_ghost_node_graph(Graph &);

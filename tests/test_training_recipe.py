@@ -79,3 +79,32 @@ def test_zr_rich_round_is_seeded_and_on_the_series():
         assert n_cl == n_li + 4 * n_zr
         assert n_zr / (n_li + n_zr) >= 0.25  # 0.3 ≤ x target, rounded to the cell
         assert atoms.info["seed"] == 5
+
+
+def test_all_x_round_is_seeded_and_spans_the_series():
+    first = self_learning_round.all_x_cells(seed=9, n_frames=40)
+    again = self_learning_round.all_x_cells(seed=9, n_frames=40)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a.numbers, b.numbers)
+        np.testing.assert_array_equal(a.positions, b.positions)
+    xs = []
+    for atoms in first:
+        n_li, n_zr, n_cl = _counts(atoms)
+        assert n_cl == n_li + 4 * n_zr
+        xs.append(n_zr / (n_li + n_zr))
+    # the round exists to fill the Li-rich bin that round 4 skipped, and keeps both ends
+    assert min(xs) < 0.05 and any(0.05 <= x < 0.25 for x in xs) and max(xs) == 1.0
+
+
+def test_li_rich_md_starts_are_li_rich(monkeypatch):
+    # the teacher is not needed to check where the runs start: capture the run list
+    monkeypatch.setattr(self_learning_round, "_teacher_runs", lambda runs, seed, every: runs)
+    runs = self_learning_round.li_rich_md(seed=9026)
+    assert len(runs) == len(self_learning_round.LI_RICH_MD_PLAN)
+    for (start, temperature, n_steps, config_type, _what), (x, t_plan, s_plan) in zip(
+            runs, self_learning_round.LI_RICH_MD_PLAN):
+        n_li, n_zr, n_cl = _counts(start)
+        assert n_cl == n_li + 4 * n_zr
+        assert 0 < n_zr / (n_li + n_zr) <= 0.45
+        assert (temperature, n_steps) == (t_plan, s_plan)
+        assert config_type == f"md{int(t_plan)}K_mixed"

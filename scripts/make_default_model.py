@@ -431,7 +431,9 @@ Self-learning rounds (`scripts/self_learning_round.py`): volume scans 0.90–1.4
 close contacts (round 1), contacts of every pair type down to 1.6–2.2 Å and hot rattles
 σ 0.10–0.30 Å (round 2), teacher MD in the 36/54-atom conductivity cells at 600–900 K (round 3),
 random Li/Zr decorations at 0.3 ≤ x ≤ 1 with teacher MD of such cells at 600 K and the minima
-and walk points of an SSW walk of the previous model (round 4, the SSW-NN step).
+and walk points of an SSW walk of the previous model (round 4, the SSW-NN step), random cells
+over all x with teacher MD of Li-rich random cells at 600–900 K and frames of the previous
+model's conductivity runs (round 5).
 
 ## Held-out errors (separate seed; {held["frames"]} frames incl. 600 K MD snapshots)
 Bar: energy ≤ 3 meV/atom and force ≤ 0.10 eV/Å vs the teacher — {"**met**" if bar_ok else "**not met**"}.
@@ -458,7 +460,7 @@ Last command (the commands of every stage, including resumed trainings, are at t
 ```
 {" ".join(split["command"])}
 ```
-Limits: trained on ≤ 54-atom cells at 300–900 K; small data set (a few hundred frames);
+Limits: trained on ≤ 54-atom cells at 300–900 K; small data set (about a thousand frames);
 no long-range electrostatics beyond 5 Å (as in the teacher). Check lattice and diffusion
 results against the teacher or DFT before quoting them.
 """

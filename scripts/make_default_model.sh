@@ -57,7 +57,7 @@ $PY make_default_model.py card --work "$WORK" --seed "$SEED"
 #  0.087 eV/Å held-out but its relaxed c was 0.75 % long; the round-3 model was shipped because
 #  it is better on the Li2ZrCl6 lattice and 600 K MD, which is what the toolkit runs.)
 #
-# Model 4 (shipped since 2026-11-27 14:23; self-learning round 4 = the SSW-NN step):
+# Model 4 (shipped 2026-11-27 14:23 to 17:08; self-learning round 4 = the SSW-NN step):
 #   mkdir /tmp/lizrcl_default6; cp /tmp/lizrcl_default5/{train_pool,heldout,teacher_lattice}.* /tmp/lizrcl_default6/
 #   python self_learning_round.py --work /tmp/lizrcl_default6 --round 4 --seed 7026 \
 #       --ssw-db /tmp/ssw_mace/minima.db        # 122 labelled + 80 teacher-MD frames, 3.5 min
@@ -75,3 +75,20 @@ $PY make_default_model.py card --work "$WORK" --seed "$SEED"
 #   make_default_model.py evaluate --work /tmp/lizrcl_default6c --lattice; make_default_model.py card --work /tmp/lizrcl_default6c
 # (A sibling resuming model 3's final epoch-94 stage-two checkpoint on the same data,
 #  --epochs 130 then 165, was worse on the shared validation set and stopped at epoch 158.)
+#
+# Model 5 (shipped since 2026-11-27 17:08; self-learning round 5: random cells over all x,
+# teacher MD of Li-rich random cells, frames of model 4's conductivity runs):
+#   mkdir /tmp/lizrcl_default7; cp /tmp/lizrcl_default6c/{train_pool,heldout,teacher_lattice}.* /tmp/lizrcl_default7/
+#   (cd /tmp/cond_m4 && OMP_NUM_THREADS=1 lizrcl conductivity)              # model 4's main job
+#   python self_learning_round.py --work /tmp/lizrcl_default7 --round 5 --seed 9026 \
+#       --runs /tmp/cond_m4/conductivity/runs/T600 /tmp/cond_m4/conductivity/runs/T750 \
+#       /tmp/cond_m4/conductivity/runs/T900                 # 136 labelled + 100 teacher-MD frames, 7 min
+#   mkdir /tmp/lizrcl_default7b; cp /tmp/lizrcl_default7/{train_pool,heldout,teacher_lattice}.* /tmp/lizrcl_default7b/
+#   cp -r /tmp/lizrcl_default6c/train /tmp/lizrcl_default7b/
+#   rm /tmp/lizrcl_default7b/train/checkpoints/*epoch-122_swa.pt              # resume at epoch 95 (stage one)
+#   make_default_model.py train --work /tmp/lizrcl_default7b --epochs 150 --dtype float32 \
+#     --mace-arg=--start_stage_two=125 --mace-arg=--swa_energy_weight=3000                 # 90 min
+#   make_default_model.py evaluate --work /tmp/lizrcl_default7b --lattice; make_default_model.py card --work /tmp/lizrcl_default7b
+# (Sibling /tmp/lizrcl_default7a kept the epoch-122 stage-two checkpoint: --epochs 175 with
+#  swa_energy_weight 1000, restarted at epoch 138 with 3000; plateaued on the shared validation
+#  set and was stopped at epoch 157.)

@@ -415,8 +415,9 @@ def card_stage(args) -> None:
 * Architecture: {_architecture(split["config"])}; E0s by least squares on the training set.
 * Seeds: structure generation {args.seed} (held-out set {args.seed + 1000}, MD runs derived from
   it); train/validation split and mace initialisation {split["seed"]}.
-* Reproduce: `scripts/make_default_model.sh` (exact commands; ~2.5 h of single-thread training
-  on a shared 2-core machine, plus ~20 min of teacher labelling).
+* Reproduce: `scripts/make_default_model.sh` (exact commands; the training stages that lead to
+  this model took ~4.5 h of single-thread training on a shared 2-core machine, plus ~40 min of
+  teacher labelling and teacher MD).
 
 ## Training data (all labelled by the teacher)
 Training pool: {pool["frames"]} frames / {pool["atoms"]} atoms ({split["counts"]["train"]} train,

@@ -208,6 +208,35 @@ def teacher_md(seed: int, every: int = 10) -> list:
     return _teacher_runs(runs, seed, every)
 
 
+def _random_cells(seed: int, n_frames: int, draw_x) -> list:
+    """Strained, rattled random decorations (``make_default_model.mixed_cell``) with x drawn by
+    ``draw_x(rng)``; config_type mixed. ±4 % strain and 0.02–0.12 Å rattles, as the original
+    pool's mixed cells."""
+    recipe = _recipe()
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(n_frames):
+        x = draw_x(rng)
+        atoms = recipe.strained(recipe.mixed_cell(x, rng), rng, 0.04)
+        atoms.rattle(stdev=float(rng.uniform(0.02, 0.12)), seed=int(rng.integers(2**31)))
+        atoms.info = {"config_type": "mixed", "x_target": x, "seed": seed}
+        frames.append(atoms)
+    return frames
+
+
+def _mixed_cell_md(plan: tuple, seed: int, every: int) -> list:
+    """Teacher MD from one random decoration per (x, T K, 2-fs steps) row of ``plan``
+    (config_type md<T>K_mixed)."""
+    recipe = _recipe()
+    rng = np.random.default_rng(seed)
+    runs = []
+    for k, (x, temperature, n_steps) in enumerate(plan):
+        start = recipe.mixed_cell(x, rng)
+        start.rattle(0.05, seed=seed + k)
+        runs.append((start, temperature, n_steps, f"md{int(temperature)}K_mixed", f"x={x}"))
+    return _teacher_runs(runs, seed, every)
+
+
 ZR_RICH_MD_PLAN = (
     # (x of (LiCl)1-x(ZrCl4)x, temperature K, 2-fs steps): random decorations, held at T
     (1.0, 600.0, 200), (1.0, 600.0, 200), (0.5, 600.0, 200), (0.7, 600.0, 200),
@@ -223,28 +252,13 @@ def zr_rich_cells(seed: int, n_frames: int = 80) -> list:
     mixed cells (``make_default_model.mixed_cell``, ±4 % strain, 0.02–0.12 Å rattle), with 40 %
     of them at x = 1.
     """
-    recipe = _recipe()
-    rng = np.random.default_rng(seed)
-    frames = []
-    for _ in range(n_frames):
-        x = 1.0 if rng.uniform() < 0.4 else float(rng.uniform(0.3, 0.95))
-        atoms = recipe.strained(recipe.mixed_cell(x, rng), rng, 0.04)
-        atoms.rattle(stdev=float(rng.uniform(0.02, 0.12)), seed=int(rng.integers(2**31)))
-        atoms.info = {"config_type": "mixed", "x_target": x, "seed": seed}
-        frames.append(atoms)
-    return frames
+    return _random_cells(seed, n_frames,
+                         lambda rng: 1.0 if rng.uniform() < 0.4 else float(rng.uniform(0.3, 0.95)))
 
 
 def zr_rich_md(seed: int, every: int = 10) -> list:
     """Teacher Langevin MD of random Zr-rich cells (config_type md<T>K_mixed)."""
-    recipe = _recipe()
-    rng = np.random.default_rng(seed)
-    runs = []
-    for k, (x, temperature, n_steps) in enumerate(ZR_RICH_MD_PLAN):
-        start = recipe.mixed_cell(x, rng)
-        start.rattle(0.05, seed=seed + k)
-        runs.append((start, temperature, n_steps, f"md{int(temperature)}K_mixed", f"x={x}"))
-    return _teacher_runs(runs, seed, every)
+    return _mixed_cell_md(ZR_RICH_MD_PLAN, seed, every)
 
 
 LI_RICH_MD_PLAN = (
@@ -263,16 +277,7 @@ def all_x_cells(seed: int, n_frames: int = 100) -> list:
     ≤ 1 meV/atom on the crystals; round 4 had added random cells at x ≥ 0.3 only. Same draw as
     ``make_default_model.static_frames`` (±4 % strain, 0.02–0.12 Å rattle).
     """
-    recipe = _recipe()
-    rng = np.random.default_rng(seed)
-    frames = []
-    for _ in range(n_frames):
-        x = float(rng.uniform(0.0, 1.0))
-        atoms = recipe.strained(recipe.mixed_cell(x, rng), rng, 0.04)
-        atoms.rattle(stdev=float(rng.uniform(0.02, 0.12)), seed=int(rng.integers(2**31)))
-        atoms.info = {"config_type": "mixed", "x_target": x, "seed": seed}
-        frames.append(atoms)
-    return frames
+    return _random_cells(seed, n_frames, lambda rng: float(rng.uniform(0.0, 1.0)))
 
 
 def li_rich_md(seed: int, every: int = 10) -> list:
@@ -281,14 +286,7 @@ def li_rich_md(seed: int, every: int = 10) -> list:
     Round 5: model 4's energy error drifted along a 600 K run of a random Li4ZrCl8 cell; the
     pool's only MD at x < 0.3 was 12 frames of one 900 K run.
     """
-    recipe = _recipe()
-    rng = np.random.default_rng(seed)
-    runs = []
-    for k, (x, temperature, n_steps) in enumerate(LI_RICH_MD_PLAN):
-        start = recipe.mixed_cell(x, rng)
-        start.rattle(0.05, seed=seed + k)
-        runs.append((start, temperature, n_steps, f"md{int(temperature)}K_mixed", f"x={x}"))
-    return _teacher_runs(runs, seed, every)
+    return _mixed_cell_md(LI_RICH_MD_PLAN, seed, every)
 
 
 def ssw_minima(db_path: Path, seed: int, max_walk_points: int = 20) -> list:

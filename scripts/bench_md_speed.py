@@ -8,7 +8,7 @@ three allocator settings: glibc defaults; ``env``, the process started with
 
 which stops glibc from returning the large per-step autograd buffers to the kernel (and
 faulting them back in on the next step); and ``mallopt``, the same requested in-process by
-:func:`lizrcl_tools.potentials.mace_plugin.tune_glibc_malloc`.
+:func:`lizrcl_tools.potential.mace_plugin.tune_glibc_malloc`.
 
 Paths compared (NVE, 1 fs, velocities from 600 K, same cell and model):
 
@@ -49,7 +49,7 @@ TEMPERATURE_K = 600.0
 def bench_cell():
     """The study's 432-atom trigonal Li2ZrCl6 supercell (stand-in if build.py is missing)."""
     try:
-        from lizrcl_tools.build import build, make_supercell
+        from lizrcl_tools.structures import build, make_supercell
 
         return make_supercell(build("li2zrcl6-p3m1"), n_atoms=432)
     except ImportError:
@@ -118,7 +118,7 @@ def time_plugin(model: Path, dtype: str, steps: int, warmup: int, tune_malloc: b
     """ms per fix-nve step with the mace/lizrcl pair style (single-rank mode)."""
     import mace.modules  # noqa: F401
 
-    from lizrcl_tools.potentials.mace_plugin import mace_potential, make_lammps
+    from lizrcl_tools.potential.mace_plugin import mace_potential, make_lammps
 
     atoms = bench_cell()
     lmp = make_lammps(
@@ -142,7 +142,7 @@ def time_plugin(model: Path, dtype: str, steps: int, warmup: int, tune_malloc: b
 
 def child(args: argparse.Namespace) -> None:
     if args.mallopt:
-        from lizrcl_tools.potentials.mace_plugin import tune_glibc_malloc
+        from lizrcl_tools.potential.mace_plugin import tune_glibc_malloc
 
         tune_glibc_malloc()
     if args.path == "ase-float64":
@@ -184,7 +184,7 @@ def main() -> None:
         child(args)
         return
 
-    from lizrcl_tools.plugin import ensure_plugin
+    from lizrcl_tools.potential.plugin_build import ensure_plugin
 
     ensure_plugin()  # build outside the timed children
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,10 +6,10 @@ Stages (each restartable; finished outputs are reused):
     Build structures across 0 ≤ x ≤ 1 of (LiCl)1−x(ZrCl4)x: crystals (LiCl, ZrCl4,
     Li2ZrCl6 P-3m1 and C2/m), strained and rattled copies, random mixed cells, and short
     Langevin MD snapshots at 300–900 K driven by the teacher itself. Static frames are labelled
-    with ``lizrcl_tools.labelling`` (resumable); MD snapshots keep the teacher's labels from the
+    with ``lizrcl_tools.dataset.labelling`` (resumable); MD snapshots keep the teacher's labels from the
     MD step. A held-out set (own seed) includes 600 K MD snapshots.
 ``train``
-    ``lizrcl_tools.training.train`` with a small, fast MACE.
+    ``lizrcl_tools.potential.train.train`` with a small, fast MACE.
 ``evaluate``
     Report on the held-out set (JSON + parity plots).
 ``card``
@@ -38,7 +38,7 @@ MODEL_NAME = "lizrcl_mace_small"
 
 
 # --------------------------------------------------------------------------------------------
-# Structures. lizrcl_tools.build is used when present; the stand-ins below decorate
+# Structures. lizrcl_tools.structures is used when present; the stand-ins below decorate
 # close-packed Cl lattices (ccp = rocksalt anion sublattice, hcp = NiAs anion sublattice) with
 # Li/Zr on octahedral sites, which is how all phases of this system are built.
 # --------------------------------------------------------------------------------------------
@@ -90,9 +90,9 @@ def standin_structures(rng: np.random.Generator) -> dict[str, object]:
 
 
 def crystal_structures(rng: np.random.Generator) -> tuple[dict[str, object], str]:
-    """The four crystals from lizrcl_tools.build if available, else stand-ins."""
+    """The four crystals from lizrcl_tools.structures if available, else stand-ins."""
     try:
-        from lizrcl_tools.build import build, make_supercell
+        from lizrcl_tools.structures import build, make_supercell
     except ImportError:
         return standin_structures(rng), "stand-in close-packed decorations (build.py absent)"
     out = {}
@@ -102,7 +102,7 @@ def crystal_structures(rng: np.random.Generator) -> tuple[dict[str, object], str
         if len(atoms) < 16:
             atoms = make_supercell(atoms, repeat=(2, 2, 1))
         out[name] = atoms
-    return out, "lizrcl_tools.build"
+    return out, "lizrcl_tools.structures"
 
 
 def mixed_cell(x_target: float, rng: np.random.Generator):
@@ -164,7 +164,7 @@ def md_snapshots(start, reference, temperature_K: float, n_steps: int, every: in
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 
     from lizrcl_tools import keys
-    from lizrcl_tools.labelling import attach_labels
+    from lizrcl_tools.dataset.labelling import attach_labels
 
     atoms = start.copy()
     atoms.calc = reference.calculator
@@ -196,9 +196,9 @@ def generate(work: Path, seed: int, reference_spec: str, part: str = "all") -> N
     import ase.io
     from tqdm import tqdm
 
-    from lizrcl_tools.calculators import get_reference
+    from lizrcl_tools.dataset.references import get_reference
     from lizrcl_tools.fileio import write_atoms_atomic
-    from lizrcl_tools.labelling import label_frames
+    from lizrcl_tools.dataset.labelling import label_frames
 
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
@@ -266,7 +266,7 @@ def generate(work: Path, seed: int, reference_spec: str, part: str = "all") -> N
 
 
 def _config(args):
-    from lizrcl_tools.training import TrainConfig
+    from lizrcl_tools.potential.train import TrainConfig
 
     # Small and fast (the 432-atom conductivity MD needs ~1e5 steps); the held-out set is
     # separate, so no frames are spent on an internal test split. Invariant features only
@@ -285,8 +285,8 @@ def _config(args):
 
 def train_stage(args) -> None:
     """Train on train_pool.extxyz into WORK/train (resumes mace's checkpoint)."""
-    from lizrcl_tools.labelling import read_frames
-    from lizrcl_tools.training import train
+    from lizrcl_tools.dataset.labelling import read_frames
+    from lizrcl_tools.potential.train import train
 
     result = train(read_frames(args.work / "train_pool.extxyz"), args.work / "train",
                    _config(args))
@@ -304,8 +304,8 @@ def md_speed(model: Path, dtype: str, n_steps: int = 5) -> float:
     """ms per force call of the ASE MACE calculator on the 432-atom Li2ZrCl6 cell, 1 thread."""
     import torch
 
-    from lizrcl_tools.build import build, make_supercell
-    from lizrcl_tools.calculators import load_mace
+    from lizrcl_tools.structures import build, make_supercell
+    from lizrcl_tools.dataset.references import load_mace
 
     torch.set_num_threads(1)
     atoms = make_supercell(build("li2zrcl6-p3m1"), n_atoms=432)
@@ -323,7 +323,7 @@ def relaxed_lattice(calculator, name: str = "li2zrcl6-p3m1", fmax: float = 0.02)
     from ase.filters import FrechetCellFilter
     from ase.optimize import FIRE
 
-    from lizrcl_tools.build import build
+    from lizrcl_tools.structures import build
 
     atoms = build(name)
     atoms.calc = calculator
@@ -333,7 +333,7 @@ def relaxed_lattice(calculator, name: str = "li2zrcl6-p3m1", fmax: float = 0.02)
 
 def teacher_lattice(work: Path, reference_spec: str) -> list[float]:
     """Teacher-relaxed a, b, c (Å) of Li2ZrCl6 P-3m1, cached in WORK/teacher_lattice.json."""
-    from lizrcl_tools.calculators import get_reference
+    from lizrcl_tools.dataset.references import get_reference
     from lizrcl_tools.fileio import write_json_atomic
 
     cache = work / "teacher_lattice.json"
@@ -346,8 +346,8 @@ def teacher_lattice(work: Path, reference_spec: str) -> list[float]:
 
 def evaluate_stage(args) -> None:
     """Held-out report (JSON + parity PNG), MD speed, and optionally the relaxed lattice."""
-    from lizrcl_tools.calculators import load_mace
-    from lizrcl_tools.evaluation import evaluate_file, format_report, json_safe
+    from lizrcl_tools.dataset.references import load_mace
+    from lizrcl_tools.potential.evaluate import evaluate_file, format_report, json_safe
     from lizrcl_tools.fileio import write_json_atomic
 
     model = _trained_model(args.work)
@@ -371,7 +371,7 @@ def _counts(frames) -> dict:
     from collections import Counter
 
     from lizrcl_tools import keys
-    from lizrcl_tools.evaluation import composition_bin, composition_x
+    from lizrcl_tools.potential.evaluate import composition_bin, composition_x
 
     return {
         "frames": len(frames), "atoms": int(sum(len(a) for a in frames)),
@@ -425,7 +425,7 @@ Training pool: {pool["frames"]} frames / {pool["atoms"]} atoms ({split["counts"]
 {_md_table(pool["by_composition"])}
 By kind: {_inline(pool["by_config_type"])}.
 
-Crystals from `lizrcl_tools.build` (LiCl, ZrCl4, Li2ZrCl6 P-3m1 and C2/m), isotropic+shear
+Crystals from `lizrcl_tools.structures` (LiCl, ZrCl4, Li2ZrCl6 P-3m1 and C2/m), isotropic+shear
 strains up to ±4%, rattles 0.02–0.15 Å; random Li/Zr decorations of ccp/hcp Cl lattices across
 0 ≤ x ≤ 1; Langevin MD snapshots (2 fs, every 4 fs) driven by the teacher at 300–900 K.
 Self-learning rounds (`scripts/self_learning_round.py`): volume scans 0.90–1.40 and cation–Cl

@@ -8,7 +8,7 @@ bound. This round adds what the SSW-NN loop would have found:
 * frames from MD runs of the current model (``nvt.lammpstrj`` of ``lizrcl md`` run folders),
   i.e. the configurations the model actually visits when it goes wrong,
 
-labels them with the teacher (resumable, through :func:`lizrcl_tools.labelling.label_frames`)
+labels them with the teacher (resumable, through :func:`lizrcl_tools.dataset.labelling.label_frames`)
 and appends them to ``WORK/train_pool.extxyz``; then ``make_default_model.py train`` resumes.
 
 Usage::
@@ -26,7 +26,7 @@ import numpy as np
 
 def volume_scan(seed: int, scales: np.ndarray) -> list:
     """Rattled, isotropically scaled copies of every named crystal (config_type volume_scan)."""
-    from lizrcl_tools.build import available_builders, build
+    from lizrcl_tools.structures import available_builders, build
 
     rng = np.random.default_rng(seed)
     frames = []
@@ -47,7 +47,7 @@ def close_contacts(seed: int, n_per_pair: int = 4) -> list:
     The MD of the first model collapsed atoms to < 0.5 Å: it had never seen a short contact, so
     nothing taught it the repulsive wall. Contacts span 70–90 % of the bond length.
     """
-    from lizrcl_tools.build import build
+    from lizrcl_tools.structures import build
 
     rng = np.random.default_rng(seed)
     base = build("li2zrcl6-p3m1")
@@ -108,7 +108,7 @@ def pair_contacts(seed: int, n_per_pair: int = 6) -> list:
     round 1 covered cation–Cl contacts only. Every pair type now spans the range in
     ``PAIR_CONTACT_RANGE_A`` (config_type pair_contact; the pair and distance are recorded).
     """
-    from lizrcl_tools.build import build
+    from lizrcl_tools.structures import build
 
     rng = np.random.default_rng(seed)
     frames = []
@@ -133,7 +133,7 @@ def hot_rattles(seed: int, n_frames: int = 24) -> list:
     σ = 0.10–0.30 Å brackets the thermal displacements of Li at 600–900 K; strains ±3 %.
     Stands in for teacher MD where the teacher is too slow to run long.
     """
-    from lizrcl_tools.build import build, make_supercell
+    from lizrcl_tools.structures import build, make_supercell
 
     rng = np.random.default_rng(seed)
     bases = [build("li2zrcl6-p3m1"), build("li2zrcl6-c2m"),
@@ -175,7 +175,7 @@ def _teacher_runs(runs: list, seed: int, every: int) -> list:
 
     ``runs`` holds (start atoms, temperature K, 2-fs steps, config_type, what to print).
     """
-    from lizrcl_tools.calculators import get_reference
+    from lizrcl_tools.dataset.references import get_reference
 
     reference = get_reference("sevennet")
     frames = []
@@ -196,7 +196,7 @@ def teacher_md(seed: int, every: int = 10) -> list:
     starts from a cell strained by up to ±2 % (the NPT volume at temperature is not known in
     advance); a frame every ``every`` steps (20 fs).
     """
-    from lizrcl_tools.build import build, make_supercell
+    from lizrcl_tools.structures import build, make_supercell
 
     rng = np.random.default_rng(seed)
     runs = []
@@ -347,9 +347,9 @@ def main() -> None:
 
     import ase.io
 
-    from lizrcl_tools.calculators import get_reference
+    from lizrcl_tools.dataset.references import get_reference
     from lizrcl_tools.fileio import write_atoms_atomic
-    from lizrcl_tools.labelling import label_frames
+    from lizrcl_tools.dataset.labelling import label_frames
 
     if args.round == 1:
         frames = volume_scan(args.seed, np.linspace(0.90, 1.40, 9)) + close_contacts(args.seed)

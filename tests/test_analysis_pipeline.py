@@ -20,7 +20,7 @@ from lizrcl_tools.analysis.runinfo import read_run_info
 from lizrcl_tools.analysis.synthetic import write_lammps_dump, write_random_walk_run
 from lizrcl_tools.analysis.trajectory import read_mobile_trajectory
 from lizrcl_tools.errors import ParseError, SetupError
-from lizrcl_tools.results import ConductivityResult
+from lizrcl_tools.analysis.results import ConductivityResult
 
 # Trigonal-like LAMMPS cell (negative xy tilt as for layered Li2ZrCl6), plus a small xz/yz tilt.
 TRICLINIC = np.array([[15.0, 0.0, 0.0], [-7.5, 12.99, 0.0], [0.8, -1.2, 17.5]])

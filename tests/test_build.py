@@ -9,7 +9,7 @@ from ase.geometry import get_distances
 from ase.neighborlist import neighbor_list
 
 from lizrcl_tools import keys
-from lizrcl_tools.build import (
+from lizrcl_tools.structures import (
     MIN_DISTANCE,
     SYMPREC,
     available_builders,

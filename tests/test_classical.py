@@ -9,8 +9,8 @@ from ase.spacegroup import crystal
 
 from lizrcl_tools.keys import ELEMENTS, OXIDATION_STATES
 from lizrcl_tools.md.static import relax, single_point
-from lizrcl_tools.potentials import PotentialSpec
-from lizrcl_tools.potentials.classical import classical_potential, pair_parameters
+from lizrcl_tools.potential import PotentialSpec
+from lizrcl_tools.potential.classical import classical_potential, pair_parameters
 
 pytestmark = pytest.mark.lammps
 
@@ -104,7 +104,7 @@ def test_trigonal_li2zrcl6_relaxes_near_experiment():
     (10.95 Å, 5.93 Å) and Zr–Cl ≈ 2.45–2.50 Å, with the cell angle kept at 120°."""
     from ase.neighborlist import neighbor_list
 
-    build = pytest.importorskip("lizrcl_tools.build").build
+    build = pytest.importorskip("lizrcl_tools.structures").build
     start = build("li2zrcl6-p3m1")
     relaxed = relax(start, classical_potential(), relax_cell="aniso")
     a, b, c, alpha, beta, gamma = relaxed.cell.cellpar()

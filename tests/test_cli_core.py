@@ -66,7 +66,7 @@ def test_atomic_output_respects_umask(tmp_path):
 def test_read_frames_reads_single_frame_formats_and_lammps_types(tmp_path):
     from ase.build import bulk
 
-    from lizrcl_tools.build import build, write_structure
+    from lizrcl_tools.structures import build, write_structure
     from lizrcl_tools.fileio import read_frames, read_structure
 
     cell = build("li2zrcl6-p3m1")

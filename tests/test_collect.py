@@ -15,7 +15,7 @@ import pytest
 from ase.units import GPa
 
 from lizrcl_tools import keys
-from lizrcl_tools.collect import collect, find_vasp_outputs, read_vasp_output
+from lizrcl_tools.vasp.collect import collect, find_vasp_outputs, read_vasp_output
 from lizrcl_tools.errors import ParseError, SkippedDataWarning
 
 

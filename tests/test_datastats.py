@@ -9,7 +9,7 @@ import pytest
 from ase import Atoms
 
 from lizrcl_tools import keys
-from lizrcl_tools.datastats import composition_x, dataset_stats, reduced_formula
+from lizrcl_tools.dataset.stats import composition_x, dataset_stats, reduced_formula
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_cli_stats_on_collected_vasp(tmp_path, vasp_fixture):
 
 
 def test_unreadable_training_file_names_it(tmp_path):
-    from lizrcl_tools.datastats import stats_of_file
+    from lizrcl_tools.dataset.stats import stats_of_file
     from lizrcl_tools.errors import ParseError
 
     frames = [_frame(["Li", "Cl"], -7.0, np.zeros((2, 3)), "md") for _ in range(2)]

@@ -12,9 +12,9 @@ from ase.build import bulk
 from ase.calculators.lj import LennardJones
 
 from lizrcl_tools import keys
-from lizrcl_tools.calculators import Reference, get_reference
+from lizrcl_tools.dataset.references import Reference, get_reference
 from lizrcl_tools.errors import RunFailed, SetupError
-from lizrcl_tools.labelling import (
+from lizrcl_tools.dataset.labelling import (
     HASH_KEY,
     INDEX_KEY,
     REFERENCE_KEY,

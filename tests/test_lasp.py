@@ -13,7 +13,7 @@ from ase.units import GPa
 
 from lizrcl_tools import keys
 from lizrcl_tools.errors import LizrclWarning, ParseError
-from lizrcl_tools.lasp import extract_lasp_pair, import_lasp, read_lasp
+from lizrcl_tools.dataset.lasp import extract_lasp_pair, import_lasp, read_lasp
 
 DATA = Path(__file__).parent / "data" / "lasp"
 STR, FOR = DATA / "TrainStr.txt", DATA / "TrainFor.txt"
@@ -58,7 +58,7 @@ def test_stress_units_and_order_options():
 def test_vasp_to_lasp_convention_round_trip(tmp_path, vasp_fixture):
     """A pair written the way public VASP->LASP scripts write it (-kB / (kB per eV/Å³), order
     xx xy xz yy yz zz) reads back to exactly the labels collect() gives for the same run."""
-    from lizrcl_tools.collect import read_vasp_output
+    from lizrcl_tools.vasp.collect import read_vasp_output
 
     frames, _ = read_vasp_output(vasp_fixture("Li_relax.vasprun.xml.gz"))
     from pymatgen.io.vasp import Vasprun

@@ -19,7 +19,7 @@ from lizrcl_tools.md import inputs as inp
 from lizrcl_tools.md.dump import dump_steps, read_frames, truncate_before
 from lizrcl_tools.md.protocols import MDProtocol
 from lizrcl_tools.md.runner import read_run_json
-from lizrcl_tools.potentials.classical import classical_potential
+from lizrcl_tools.potential.classical import classical_potential
 
 pytestmark = pytest.mark.lammps
 
@@ -299,7 +299,7 @@ def test_cli_conductivity_end_to_end(tmp_path, capsys):
 def test_layered_li2zrcl6_npt_angle(tmp_path, barostat):
     """The 27-atom trigonal Li2ZrCl6 cell is triclinic in LAMMPS (xy = −a/2). With couple xy
     gamma stays 120° while a and c relax; with tri the cell shape is free and gamma drifts."""
-    build = pytest.importorskip("lizrcl_tools.build").build
+    build = pytest.importorskip("lizrcl_tools.structures").build
     from ase.cell import Cell
 
     atoms = build("li2zrcl6-p3m1")
@@ -324,11 +324,11 @@ def test_layered_li2zrcl6_npt_angle(tmp_path, barostat):
 def test_mace_plugin_run_and_resume(tmp_path):
     """The same runner drives the shipped MACE model in the plugin pair style, resume included
     (the plugin must be loaded before read_restart)."""
-    evaluation = pytest.importorskip("lizrcl_tools.evaluation")
+    evaluation = pytest.importorskip("lizrcl_tools.potential.evaluate")
     model = evaluation.default_model_path()
     if model is None:
         pytest.skip("no MACE model shipped in lizrcl_tools/data/ yet")
-    build = pytest.importorskip("lizrcl_tools.build").build
+    build = pytest.importorskip("lizrcl_tools.structures").build
     from lizrcl_tools.md.setup import resolve_potential
 
     spec = resolve_potential("mace", str(model))

@@ -20,10 +20,11 @@ import pytest
 
 import mace.modules  # noqa: F401  (before e3nn: torch >= 2.6 weights-only loading)
 
-from lizrcl_tools import cli, plugin
+from lizrcl_tools import cli
+from lizrcl_tools.potential import plugin_build as plugin
 from lizrcl_tools.errors import LizrclWarning, ParseError, SetupError
-from lizrcl_tools.export import export_model, load_exported, sidecar_path
-from lizrcl_tools.potentials.mace_plugin import (
+from lizrcl_tools.potential.export import export_model, load_exported, sidecar_path
+from lizrcl_tools.potential.mace_plugin import (
     mace_potential,
     make_lammps,
     single_point,
@@ -370,7 +371,7 @@ _MPI_SCRIPT = textwrap.dedent(
     import json, sys
     import mace.modules
     from ase.io import read
-    from lizrcl_tools.potentials.mace_plugin import mace_potential, make_lammps, single_point
+    from lizrcl_tools.potential.mace_plugin import mace_potential, make_lammps, single_point
     results = []
     for atoms in read(sys.argv[1], index=":"):
         lmp = make_lammps(atoms, mace_potential(sys.argv[2], mode="auto"))
@@ -460,7 +461,7 @@ def test_plugin_matches_ase_with_zbl_pair_repulsion(plugin_so, zbl_model_file, m
 
 def test_core_repulsion_guard_leaves_crystal_alone_and_repels_merging_atoms(model_file,
                                                                             zbl_model_file):
-    from lizrcl_tools.build import build
+    from lizrcl_tools.structures import build
 
     atoms = build("li2zrcl6-p3m1")
     plain = mace_potential(model_file, dtype="float64")

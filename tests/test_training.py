@@ -14,7 +14,7 @@ from ase.calculators.lj import LennardJones
 from ase.units import GPa
 
 from lizrcl_tools import keys
-from lizrcl_tools.evaluation import (
+from lizrcl_tools.potential.evaluate import (
     Predictions,
     composition_bin,
     composition_x,
@@ -22,8 +22,8 @@ from lizrcl_tools.evaluation import (
     error_report,
     rmse,
 )
-from lizrcl_tools.labelling import attach_labels
-from lizrcl_tools.training import TrainConfig, mace_arguments, split_indices
+from lizrcl_tools.dataset.labelling import attach_labels
+from lizrcl_tools.potential.train import TrainConfig, mace_arguments, split_indices
 
 
 def test_rmse_on_hand_numbers():
@@ -91,8 +91,8 @@ def test_mace_arguments_use_toolkit_keys(tmp_path):
 
 
 def test_isolated_atom_energies_of_a_pair_potential_are_zero():
-    from lizrcl_tools.calculators import get_reference
-    from lizrcl_tools.training import isolated_atom_energies
+    from lizrcl_tools.dataset.references import get_reference
+    from lizrcl_tools.potential.train import isolated_atom_energies
 
     # A lone atom in a 20 Å box has no neighbour within the 7 Å Lennard-Jones cut-off.
     assert isolated_atom_energies(get_reference("toy-lj")) == {3: 0.0, 40: 0.0, 17: 0.0}
@@ -129,7 +129,7 @@ def _fixture_frames(n_each: int = 8) -> list[Atoms]:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     """A tiny MACE trained for 2 epochs on 24 toy-labelled frames (about a minute on 2 cores)."""
-    from lizrcl_tools.training import train
+    from lizrcl_tools.potential.train import train
 
     work = tmp_path_factory.mktemp("train")
     frames = _fixture_frames()
@@ -152,7 +152,7 @@ def test_training_writes_model_split_report_and_plots(tiny_model):
 
 
 def test_evaluate_equals_numpy_rmse_of_model_predictions(tiny_model, tmp_path):
-    from lizrcl_tools.calculators import load_mace
+    from lizrcl_tools.dataset.references import load_mace
     from lizrcl_tools.cli import run
 
     result, frames = tiny_model
@@ -183,8 +183,8 @@ def test_evaluate_equals_numpy_rmse_of_model_predictions(tiny_model, tmp_path):
 
 
 def test_shipped_default_model_loads_and_conserves_momentum():
-    from lizrcl_tools.calculators import load_mace
-    from lizrcl_tools.evaluation import default_model_path
+    from lizrcl_tools.dataset.references import load_mace
+    from lizrcl_tools.potential.evaluate import default_model_path
 
     path = default_model_path()
     if path is None:

@@ -14,14 +14,14 @@ import pytest
 from ase.build import bulk
 
 from lizrcl_tools.errors import ParseError, PresetError, SetupError
-from lizrcl_tools.vasp_inputs import (
+from lizrcl_tools.vasp.presets import (
     available_presets,
     load_preset,
     parse_incar_assignments,
     preset_dirs,
     read_incar_overrides,
-    write_vasp_inputs,
 )
+from lizrcl_tools.vasp.folders import write_vasp_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 PRESETS = ("pbe-relax", "pbe-static", "beef-static")

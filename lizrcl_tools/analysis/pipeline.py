@@ -35,7 +35,7 @@ from lizrcl_tools.analysis.runinfo import read_run_info
 from lizrcl_tools.analysis.trajectory import read_mobile_trajectory
 from lizrcl_tools.errors import SetupError
 from lizrcl_tools.keys import OXIDATION_STATES
-from lizrcl_tools.results import REFERENCE_T_K, ArrheniusResult, ConductivityResult, DiffusionResult
+from lizrcl_tools.analysis.results import REFERENCE_T_K, ArrheniusResult, ConductivityResult, DiffusionResult
 
 CONDUCTIVITY_JSON = "conductivity.json"
 

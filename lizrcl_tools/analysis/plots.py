@@ -15,7 +15,7 @@ import numpy as np
 
 from lizrcl_tools.analysis.msd import MSDCurves
 from lizrcl_tools.fileio import atomic_path
-from lizrcl_tools.results import REFERENCE_T_K, ConductivityResult, DiffusionResult
+from lizrcl_tools.analysis.results import REFERENCE_T_K, ConductivityResult, DiffusionResult
 
 # Plotting every lag of a 10^4-frame run only slows the PNG down.
 _MAX_POINTS = 2000

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lizrcl_tools.analysis.msd import MSDCurves
-from lizrcl_tools.results import ConductivityResult, DiffusionResult
+from lizrcl_tools.analysis.results import ConductivityResult, DiffusionResult
 
 
 def write_curves(

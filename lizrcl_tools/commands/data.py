@@ -50,7 +50,7 @@ def _symbols(text: str) -> list[str]:
 
 
 def _import_lasp(args: argparse.Namespace) -> int:
-    from lizrcl_tools.lasp import import_lasp
+    from lizrcl_tools.dataset.lasp import import_lasp
 
     summary = import_lasp(
         args.inputs, args.output, stress_unit=args.stress_unit, stress_order=args.stress_order,
@@ -64,7 +64,7 @@ def _import_lasp(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from lizrcl_tools.datastats import format_stats, stats_of_file
+    from lizrcl_tools.dataset.stats import format_stats, stats_of_file
     from lizrcl_tools.fileio import write_json_atomic
 
     stats = stats_of_file(args.file, plot=args.plot)

@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from lizrcl_tools.evaluation import evaluate_file, format_report
+    from lizrcl_tools.potential.evaluate import evaluate_file, format_report
 
     report = evaluate_file(args.data, model=args.model, device=args.device, dtype=args.dtype,
                            json_path=args.json, plot_path=args.plot,

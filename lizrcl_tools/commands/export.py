@@ -17,7 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lizrcl_tools.export import export_model, sidecar_path
+    from lizrcl_tools.potential.export import export_model, sidecar_path
 
     info = export_model(args.model, args.output, dtype=args.dtype, head=args.head)
     print(

@@ -7,7 +7,7 @@ import argparse
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``label`` arguments."""
-    from lizrcl_tools.calculators import REFERENCES
+    from lizrcl_tools.dataset.references import REFERENCES
 
     known = "; ".join(f"{name}: {text}" for name, (_, text) in REFERENCES.items())
     parser.add_argument("input", help="frames to label (extxyz or any ASE-readable file)")
@@ -25,8 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _label(args: argparse.Namespace) -> int:
-    from lizrcl_tools.calculators import get_reference
-    from lizrcl_tools.labelling import label_file
+    from lizrcl_tools.dataset.references import get_reference
+    from lizrcl_tools.dataset.labelling import label_file
 
     reference = get_reference(args.reference, device=args.device, dtype=args.dtype)
     summary = label_file(args.input, args.output, reference, progress=not args.no_progress)

@@ -18,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from lizrcl_tools.plugin import build_plugin
+    from lizrcl_tools.potential.plugin_build import build_plugin
 
     path = build_plugin(force=args.force, verbose=True)
     print(path)
@@ -26,7 +26,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from lizrcl_tools.plugin import plugin_info
+    from lizrcl_tools.potential.plugin_build import plugin_info
 
     for key, value in plugin_info().items():
         print(f"{key:18s} {value}")

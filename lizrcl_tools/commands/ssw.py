@@ -38,7 +38,7 @@ def load_potential(name: str, model: str | None):
     from pathlib import Path
 
     from lizrcl_tools.errors import SetupError
-    from lizrcl_tools.potentials import PotentialSpec
+    from lizrcl_tools.potential import PotentialSpec
 
     if name.endswith(".json"):
         try:

@@ -44,13 +44,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from lizrcl_tools.evaluation import format_report
-    from lizrcl_tools.labelling import read_frames
-    from lizrcl_tools.training import TrainConfig, isolated_atom_energies, train
+    from lizrcl_tools.potential.evaluate import format_report
+    from lizrcl_tools.dataset.labelling import read_frames
+    from lizrcl_tools.potential.train import TrainConfig, isolated_atom_energies, train
 
     e0s: object = "average"
     if args.e0s == "isolated":
-        from lizrcl_tools.calculators import get_reference
+        from lizrcl_tools.dataset.references import get_reference
 
         e0s = isolated_atom_energies(get_reference(args.reference, device=args.device))
     config = TrainConfig(

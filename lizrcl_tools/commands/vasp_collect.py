@@ -35,7 +35,7 @@ def _symbols(text: str) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lizrcl_tools.collect import collect
+    from lizrcl_tools.vasp.collect import collect
     from lizrcl_tools.errors import SetupError
     from lizrcl_tools.fileio import write_atoms_atomic
 

@@ -1,4 +1,4 @@
-"""Molecular dynamics in LAMMPS for any :class:`~lizrcl_tools.potentials.PotentialSpec`.
+"""Molecular dynamics in LAMMPS for any :class:`~lizrcl_tools.potential.PotentialSpec`.
 
 Modules: :mod:`~lizrcl_tools.md.protocols` (run settings), :mod:`~lizrcl_tools.md.inputs`
 (LAMMPS input text), :mod:`~lizrcl_tools.md.runner` (chunked, restartable NPT → NVT runs),
@@ -9,7 +9,7 @@ Example
 -------
 >>> from ase.build import bulk
 >>> from lizrcl_tools.md import get_protocol, run_md
->>> from lizrcl_tools.potentials.classical import classical_potential
+>>> from lizrcl_tools.potential.classical import classical_potential
 >>> atoms = bulk("LiCl", "rocksalt", a=5.13, cubic=True).repeat(2)
 >>> p = get_protocol("quick").with_overrides(npt_ps=0.2, nvt_ps=0.2, barostat="iso")
 >>> record = run_md(atoms, classical_potential(), 600, "runs/T600", p)  # doctest: +SKIP

@@ -26,7 +26,7 @@ from ase.units import second as ASE_SECOND
 
 from lizrcl_tools.errors import SetupError
 from lizrcl_tools.fileio import atomic_path
-from lizrcl_tools.potentials import PotentialSpec
+from lizrcl_tools.potential import PotentialSpec
 
 DATA_FILE = "structure.data"
 NPT_INPUT = "in.npt.lammps"

@@ -44,7 +44,7 @@ from lizrcl_tools.md import inputs as inp
 from lizrcl_tools.md.protocols import MDProtocol
 from lizrcl_tools.md.setup import attach_python_parts
 from lizrcl_tools.md.thermo import plot_thermo, read_thermo, summarize
-from lizrcl_tools.potentials import PotentialSpec
+from lizrcl_tools.potential import PotentialSpec
 
 RUN_JSON = "run.json"
 COMPLETE = "complete"

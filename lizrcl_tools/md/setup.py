@@ -10,7 +10,7 @@ from ase import Atoms
 
 from lizrcl_tools.errors import SetupError
 from lizrcl_tools.keys import ELEMENTS
-from lizrcl_tools.potentials import PotentialSpec
+from lizrcl_tools.potential import PotentialSpec
 
 DEFAULT_POTENTIAL = "mace"
 """Potential used when neither ``--potential`` nor ``--model`` is given: the shipped MACE model.
@@ -20,7 +20,7 @@ same pipeline, but its numbers are not Li2ZrCl6 physics."""
 
 
 def _classical(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSpec:
-    from lizrcl_tools.potentials.classical import classical_potential
+    from lizrcl_tools.potential.classical import classical_potential
 
     if model is not None:
         raise SetupError("--model is for MACE models; the classical potential takes no model file")
@@ -45,11 +45,11 @@ term (the shipped one does) get no second wall. Recorded in run.json."""
 
 def _mace(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSpec:
     try:
-        from lizrcl_tools.potentials import mace_plugin
+        from lizrcl_tools.potential import mace_plugin
     except ImportError as exc:
         raise SetupError(f"the MACE pair style is not available in this installation ({exc})") from exc
     if model is None:
-        from lizrcl_tools.evaluation import default_model_path
+        from lizrcl_tools.potential.evaluate import default_model_path
 
         model = default_model_path()
         if model is None:
@@ -99,14 +99,14 @@ def resolve_potential(
 def supercell_for(atoms: Atoms, n_atoms: int | None) -> Atoms:
     """Supercell of ``atoms`` with about ``n_atoms`` atoms (``atoms`` itself when None or smaller).
 
-    Uses :func:`lizrcl_tools.build.make_supercell` when available; otherwise repeats a and b
+    Uses :func:`lizrcl_tools.structures.make_supercell` when available; otherwise repeats a and b
     equally (keeping a hexagonal cell hexagonal) and c so the cell is as close to
     ``n_atoms`` and as compact as possible.
     """
     if n_atoms is None or n_atoms <= len(atoms):
         return atoms
     try:
-        from lizrcl_tools.build import make_supercell
+        from lizrcl_tools.structures import make_supercell
     except ImportError:
         return _repeat_to(atoms, n_atoms)
     return make_supercell(atoms, n_atoms=n_atoms)
@@ -131,7 +131,7 @@ def attach_python_parts(lmp, spec: PotentialSpec) -> None:
     has one: its force callback. Every LAMMPS instance of a run needs it again.
     """
     if spec.metadata.get("backend") == "fix_external":
-        from lizrcl_tools.potentials.mace_plugin import attach_external
+        from lizrcl_tools.potential.mace_plugin import attach_external
 
         attach_external(lmp, spec)
 
@@ -140,10 +140,10 @@ def tune_process_for(spec: PotentialSpec) -> None:
     """Process-wide speed settings a command line run may opt into for ``spec``.
 
     For MACE specs: keep glibc from returning the per-step autograd buffers to the kernel
-    (:func:`lizrcl_tools.potentials.mace_plugin.tune_glibc_malloc`, ~25–40 % faster steps on
+    (:func:`lizrcl_tools.potential.mace_plugin.tune_glibc_malloc`, ~25–40 % faster steps on
     CPU). Library callers are left alone: the setting cannot be undone.
     """
     if spec.metadata.get("backend") in ("plugin", "fix_external"):
-        from lizrcl_tools.potentials.mace_plugin import tune_glibc_malloc
+        from lizrcl_tools.potential.mace_plugin import tune_glibc_malloc
 
         tune_glibc_malloc()

@@ -16,7 +16,7 @@ from lizrcl_tools.errors import RunFailed
 from lizrcl_tools.lammps_env import new_lammps
 from lizrcl_tools.md.inputs import box_to_cell, header_commands, potential_commands, write_data_file
 from lizrcl_tools.md.setup import attach_python_parts
-from lizrcl_tools.potentials import PotentialSpec
+from lizrcl_tools.potential import PotentialSpec
 
 
 def _session(atoms: Atoms, spec: PotentialSpec, folder: Path):

@@ -16,7 +16,7 @@ from lizrcl_tools.errors import SetupError
 from lizrcl_tools.md.protocols import MDProtocol
 from lizrcl_tools.md.runner import run_temperatures
 from lizrcl_tools.md.setup import supercell_for
-from lizrcl_tools.potentials import PotentialSpec
+from lizrcl_tools.potential import PotentialSpec
 
 DEFAULT_STRUCTURE = "li2zrcl6-p3m1"
 """Layered trigonal Li2ZrCl6, the study's phase."""
@@ -26,7 +26,7 @@ ANALYSIS_SUBDIR = "analysis"
 
 
 def starting_cell(structure: str | Atoms, n_atoms: int | None) -> Atoms:
-    """Cell for the runs: an Atoms, a structure file, or a name known to :func:`lizrcl_tools.build.build`,
+    """Cell for the runs: an Atoms, a structure file, or a name known to :func:`lizrcl_tools.structures.build`,
     made into a supercell of about ``n_atoms`` atoms."""
     if isinstance(structure, Atoms):
         atoms = structure
@@ -36,7 +36,7 @@ def starting_cell(structure: str | Atoms, n_atoms: int | None) -> Atoms:
         atoms = read_structure(structure)
     else:
         try:
-            from lizrcl_tools.build import build
+            from lizrcl_tools.structures import build
         except ImportError as exc:
             raise SetupError(
                 f"structure {structure!r} is not a file and the structure builder is not available ({exc})"

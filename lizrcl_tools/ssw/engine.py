@@ -28,7 +28,7 @@ from ase.data import atomic_masses, atomic_numbers
 from ase.units import GPa, bar
 
 from lizrcl_tools.errors import RunFailed, SetupError
-from lizrcl_tools.potentials import PotentialSpec
+from lizrcl_tools.potential import PotentialSpec
 
 BiasFn = Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray, np.ndarray]]
 """``bias(cell, positions) -> (energy eV, forces eV/Å (N, 3), virial eV (6,) xx yy zz xy xz yz)``."""
@@ -145,7 +145,7 @@ class LammpsEngine:
                 lmp.command(line)
             if spec.metadata.get("backend") == "fix_external":
                 # MACE without the plugin: its own fix external sits beside the bias fix.
-                from lizrcl_tools.potentials.mace_plugin import attach_external
+                from lizrcl_tools.potential.mace_plugin import attach_external
 
                 attach_external(lmp, spec)
             lmp.command("neighbor 2.0 bin")

@@ -1,6 +1,6 @@
 """A cheap LiCl potential whose ground state is rocksalt, for SSW tests and benchmarks.
 
-Why not :func:`lizrcl_tools.potentials.classical.classical_potential` directly: with the
+Why not :func:`lizrcl_tools.potential.classical.classical_potential` directly: with the
 Tosi–Fumi Li radius (0.816 Å) its rigid-ion LiCl relaxes to wurtzite 10 meV/atom *below*
 rocksalt (checked with this package's engine), so "recover rocksalt" would be the wrong test.
 Here the Li+ Born–Mayer radius is enlarged to 1.2 Å and dispersion dropped, which by the
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ase.units import J
 
-from lizrcl_tools.potentials import PotentialSpec
+from lizrcl_tools.potential import PotentialSpec
 
 SIGMA_A = {"Li": 1.2, "Cl": 1.585}
 """Born–Mayer radii, Å (Li enlarged, see the module docstring)."""

@@ -45,7 +45,7 @@ from ase.units import GPa, kB
 
 from lizrcl_tools.errors import LizrclWarning, RunFailed, SetupError
 from lizrcl_tools.fileio import write_json_atomic
-from lizrcl_tools.potentials import PotentialSpec
+from lizrcl_tools.potential import PotentialSpec
 from lizrcl_tools.ssw.bias import BiasPotential, Coordinates, Gaussian
 from lizrcl_tools.ssw.database import MinimaDB
 from lizrcl_tools.ssw.dimer import remove_translation, soften_direction

@@ -45,7 +45,7 @@ from itertools import combinations_with_replacement
 from ase.units import J, m
 
 from lizrcl_tools.keys import ELEMENTS, OXIDATION_STATES
-from lizrcl_tools.potentials import PotentialSpec
+from lizrcl_tools.potential import PotentialSpec
 
 NAME = "bmh-dsf"
 """Name recorded in run metadata."""

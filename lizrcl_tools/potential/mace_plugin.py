@@ -1,8 +1,8 @@
 """A MACE model inside LAMMPS: a :class:`PotentialSpec` for the plugin, and a ready instance.
 
 :func:`mace_potential` turns any MACE model file into the LAMMPS commands that load the
-``mace/lizrcl`` plugin pair style (built on first use, :mod:`lizrcl_tools.plugin`) with the
-model exported to TorchScript (:mod:`lizrcl_tools.export`, cached). :func:`make_lammps` then
+``mace/lizrcl`` plugin pair style (built on first use, :mod:`lizrcl_tools.potential.plugin_build`) with the
+model exported to TorchScript (:mod:`lizrcl_tools.potential.export`, cached). :func:`make_lammps` then
 gives a LAMMPS instance with units, box, atoms, masses and the potential set, so MD and SSW
 never repeat the set-up. :func:`single_point` reads energy, forces and stress back in ASE
 conventions.
@@ -26,7 +26,7 @@ Units: LAMMPS ``metal`` (eV, Å, ps, bar); results of :func:`single_point` in eV
 Example
 -------
 >>> from ase.io import read
->>> from lizrcl_tools.potentials.mace_plugin import make_lammps, single_point
+>>> from lizrcl_tools.potential.mace_plugin import make_lammps, single_point
 >>> atoms = read("Li2ZrCl6.cif")                                       # doctest: +SKIP
 >>> lmp = make_lammps(atoms, "lizrcl.model", dtype="float32")          # doctest: +SKIP
 >>> single_point(lmp, atoms)["energy"]                                 # doctest: +SKIP
@@ -44,7 +44,7 @@ import numpy as np
 
 from lizrcl_tools.errors import LizrclWarning, SetupError
 from lizrcl_tools.keys import ELEMENTS
-from lizrcl_tools.potentials import PotentialSpec
+from lizrcl_tools.potential import PotentialSpec
 from lizrcl_tools.resources import user_cache_dir
 
 MODES = {"auto": "", "single": "no_domain_decomposition", "ghost": "domain_decomposition"}
@@ -99,13 +99,13 @@ def model_cache_root() -> Path:
 def exported_model(
     model: str | os.PathLike, dtype: str | None = None, head: str | None = None
 ):
-    """Return the :class:`~lizrcl_tools.export.ExportedModel` for ``model``, exporting if needed.
+    """Return the :class:`~lizrcl_tools.potential.export.ExportedModel` for ``model``, exporting if needed.
 
     A TorchScript export is used as it is (its dtype wins; a different explicit ``dtype``
     gives a warning). A ``torch.save`` MACE model is exported once per (checksum, dtype
     (default float64), head) into :func:`model_cache_root`.
     """
-    from lizrcl_tools.export import export_model, is_torchscript, load_exported, sha256_file
+    from lizrcl_tools.potential.export import export_model, is_torchscript, load_exported, sha256_file
 
     # Absolute, because LAMMPS input files written from the spec may run in another folder.
     model = Path(model).absolute()
@@ -185,7 +185,7 @@ def mace_potential(
     SetupError
         Unknown mode or element, missing model, or (``fallback=False``) no plugin.
     """
-    from lizrcl_tools import plugin
+    from lizrcl_tools.potential import plugin_build as plugin
 
     if mode not in MODES:
         raise SetupError(f"mode {mode!r} unknown; choose one of {', '.join(MODES)}")
@@ -261,7 +261,7 @@ def _zbl_coeffs(elements: Sequence[str]) -> list[str]:
 
 
 def _external_spec(model, info, elements, name, metadata) -> PotentialSpec:
-    from lizrcl_tools.export import is_torchscript
+    from lizrcl_tools.potential.export import is_torchscript
 
     if is_torchscript(model):
         raise SetupError(
@@ -285,7 +285,7 @@ class _ExternalMACE:
     def __init__(self, lmp, spec: PotentialSpec) -> None:
         from mace.calculators import MACECalculator
 
-        from lizrcl_tools.export import _load_mace
+        from lizrcl_tools.potential.export import _load_mace
 
         dtype = spec.metadata["dtype"]
         self.lmp = lmp

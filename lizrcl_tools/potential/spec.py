@@ -5,8 +5,8 @@ element → type order. Stages that drive LAMMPS (``md``, ``ssw``) take a spec a
 ``pair_style`` lines themselves, so the MACE plugin, the ``fix external`` fallback and
 classical potentials are interchangeable.
 
-Concrete specs come from :mod:`lizrcl_tools.potentials.classical` (cheap analytic potentials
-for tests and benchmarks) and :mod:`lizrcl_tools.potentials.mace_plugin` (the trained model
+Concrete specs come from :mod:`lizrcl_tools.potential.classical` (cheap analytic potentials
+for tests and benchmarks) and :mod:`lizrcl_tools.potential.mace_plugin` (the trained model
 running in the ``mace`` plugin pair style).
 """
 

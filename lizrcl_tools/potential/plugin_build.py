@@ -16,7 +16,7 @@ renamed into place, so a reader never sees a half-written ``.so``.
 
 Example
 -------
->>> from lizrcl_tools.plugin import ensure_plugin
+>>> from lizrcl_tools.potential.plugin_build import ensure_plugin
 >>> so = ensure_plugin()                       # doctest: +SKIP
 >>> lmp.command(f"plugin load {so}")           # doctest: +SKIP
 """

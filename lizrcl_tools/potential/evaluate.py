@@ -232,7 +232,7 @@ def json_safe(value: Any) -> Any:
 
 def default_model_path() -> Path | None:
     """The model shipped in ``lizrcl_tools/data/`` (None while none is shipped)."""
-    found = sorted((Path(__file__).parent / "data").glob("*.model"))
+    found = sorted((Path(__file__).resolve().parents[1] / "data").glob("*.model"))
     return found[0] if found else None
 
 
@@ -283,8 +283,8 @@ def evaluate_file(
     dict
         See :func:`error_report`; also ``data`` and ``model`` paths.
     """
-    from lizrcl_tools.calculators import load_mace
-    from lizrcl_tools.labelling import read_frames
+    from lizrcl_tools.dataset.references import load_mace
+    from lizrcl_tools.dataset.labelling import read_frames
 
     if model is None:
         model = default_model_path()

@@ -15,7 +15,7 @@ is removed. A crash therefore loses at most the frame being computed.
 
 Example
 -------
->>> from lizrcl_tools.calculators import get_reference
+>>> from lizrcl_tools.dataset.references import get_reference
 >>> ref = get_reference("sevennet")                                  # doctest: +SKIP
 >>> label_file("frames.extxyz", "labelled.extxyz", ref)              # doctest: +SKIP
 """
@@ -182,8 +182,8 @@ def label_frames(
     ----------
     frames : sequence of ase.Atoms
         Input frames, in order; their ``info`` (``config_type``, ``source`` ...) is kept.
-    reference : lizrcl_tools.calculators.Reference
-        Calculator plus provenance (see :func:`lizrcl_tools.calculators.get_reference`).
+    reference : lizrcl_tools.dataset.references.Reference
+        Calculator plus provenance (see :func:`lizrcl_tools.dataset.references.get_reference`).
     output : str or PathLike
         Labelled extxyz file, written atomically when every frame is done.
     progress : bool

@@ -1,4 +1,4 @@
-"""Write one VASP run folder per structure frame, from a preset (see :mod:`lizrcl_tools.vasp_inputs`).
+"""Write one VASP run folder per structure frame, from a preset (see :mod:`lizrcl_tools.vasp.presets`).
 
 Each folder ``<stem>_<frame:05d>`` (``stem`` = input file name without extension, frame =
 0-based index in that file) holds INCAR, KPOINTS, POSCAR, NOTES.txt and either POTCAR (when
@@ -47,7 +47,7 @@ import numpy as np
 from lizrcl_tools.errors import PresetError, SetupError
 from lizrcl_tools.fileio import read_frames, write_json_atomic, write_text_atomic
 from lizrcl_tools.keys import ELEMENTS
-from lizrcl_tools.vasp_inputs import (
+from lizrcl_tools.vasp.presets import (
     IncarChange,
     Preset,
     check_incar_value,

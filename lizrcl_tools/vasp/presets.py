@@ -16,14 +16,14 @@ and compared tag by tag with preset + overrides before anything is written.
 Example
 -------
 >>> from ase.build import bulk
->>> from lizrcl_tools.vasp_inputs import load_preset, write_vasp_inputs
+>>> from lizrcl_tools.vasp import load_preset, write_vasp_inputs
 >>> report = write_vasp_inputs([bulk("LiCl", "rocksalt", a=5.13)], "pbe-static", "runs",
 ...                            incar_overrides={"ENCUT": 520})        # doctest: +SKIP
 >>> report.applied_changes[0].tag                                     # doctest: +SKIP
 'ENCUT'
 
 Units: ENCUT eV, EDIFF eV, EDIFFG eV/Å (negative: force criterion), SIGMA eV, k-mesh length Å.
-The folder writer is in :mod:`lizrcl_tools.vasp_folders`.
+The folder writer is in :mod:`lizrcl_tools.vasp.folders`.
 """
 
 from __future__ import annotations
@@ -544,30 +544,3 @@ def render_kpoints(length: int, comment: str) -> str:
     if back.style != KpointsSupportedModes.Automatic or list(back.kpts[0]) != [length]:
         raise SetupError(f"pymatgen wrote KPOINTS that reads back as {back.style} {back.kpts}")
     return text
-
-
-def write_vasp_inputs(
-    structures: Any,
-    preset: str | PathLike | Preset,
-    outdir: str | PathLike,
-    incar_overrides: Mapping[str, Any] | Sequence[tuple[str, Mapping[str, Any]]] | None = None,
-    **kwargs: Any,
-) -> Any:
-    """Write one VASP run folder per structure frame and return a ``WriteReport``.
-
-    The implementation (and the full parameter list: ``existing``, ``potcar``, ``format``,
-    ``progress``) is :func:`lizrcl_tools.vasp_folders.write_vasp_inputs`; it lives in its own
-    module to keep both small, and is imported lazily because it imports this one.
-    """
-    from lizrcl_tools.vasp_folders import write_vasp_inputs as _write
-
-    return _write(structures, preset, outdir, incar_overrides, **kwargs)
-
-
-def __getattr__(name: str) -> Any:
-    # WriteReport/FolderEntry belong to the public API of this module too (lazy: circular import).
-    if name in ("WriteReport", "FolderEntry"):
-        from lizrcl_tools import vasp_folders
-
-        return getattr(vasp_folders, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

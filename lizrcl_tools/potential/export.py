@@ -11,7 +11,7 @@ Units: energies eV, lengths Å, forces eV/Å (LAMMPS ``units metal``).
 
 Example
 -------
->>> from lizrcl_tools.export import export_model, load_exported
+>>> from lizrcl_tools.potential.export import export_model, load_exported
 >>> info = export_model("lizrcl.model", "lizrcl-lammps.pt", dtype="float64")  # doctest: +SKIP
 >>> load_exported("lizrcl-lammps.pt").elements                                # doctest: +SKIP
 ('Li', 'Cl', 'Zr')

@@ -6,7 +6,7 @@ logging and global torch settings stay out of the caller); this module only
 1. splits the labelled frames into train / validation / test sets with a recorded seed,
 2. builds the ``mace_run_train`` argument list from :class:`TrainConfig` (Li–Zr–Cl defaults),
 3. runs it with ``--restart_latest`` so an interrupted training resumes from its checkpoint,
-4. evaluates the final model on all three sets (:mod:`lizrcl_tools.evaluation`), writing
+4. evaluates the final model on all three sets (:mod:`lizrcl_tools.potential.evaluate`), writing
    ``report.json``, a text table and parity plots (PNG) per set.
 
 Defaults, and why
@@ -288,8 +288,8 @@ def train(
     TrainResult
         Model path, the report (``train``/``valid``/``test`` sub-reports) and the command run.
     """
-    from lizrcl_tools.calculators import load_mace
-    from lizrcl_tools.evaluation import evaluate_frames, format_report, json_safe
+    from lizrcl_tools.dataset.references import load_mace
+    from lizrcl_tools.potential.evaluate import evaluate_frames, format_report, json_safe
     from lizrcl_tools.fileio import write_atoms_atomic, write_json_atomic, write_text_atomic
 
     work = Path(work_dir).resolve()

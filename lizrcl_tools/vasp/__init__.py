@@ -1,0 +1,34 @@
+"""VASP stage: presets → input folders → parsed outputs (training frames).
+
+- :mod:`lizrcl_tools.vasp.presets`: presets as YAML data (``vasp_inputs/*.yaml``), validated on
+  load; INCAR/KPOINTS text.
+- :mod:`lizrcl_tools.vasp.folders`: one run folder per structure (:func:`write_vasp_inputs`).
+- :mod:`lizrcl_tools.vasp.collect`: vasprun.xml/OUTCAR → frames with ``REF_*`` labels
+  (:func:`collect`).
+
+Nothing here imports the potential, LAMMPS or torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_EXPORTS = {
+    "load_preset": "lizrcl_tools.vasp.presets",
+    "available_presets": "lizrcl_tools.vasp.presets",
+    "write_vasp_inputs": "lizrcl_tools.vasp.folders",
+    "WriteReport": "lizrcl_tools.vasp.folders",
+    "collect": "lizrcl_tools.vasp.collect",
+    "read_vasp_output": "lizrcl_tools.vasp.collect",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import lizrcl_tools.vasp` does not pull in pymatgen.
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

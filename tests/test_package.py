@@ -1,0 +1,101 @@
+"""The package's shape: old import paths still resolve, top-level exports, no import cycles."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+import lizrcl_tools
+from lizrcl_tools._legacy import MOVED
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_old_import_paths_resolve_to_the_new_modules(old):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        module = importlib.import_module(old)
+    assert module is importlib.import_module(MOVED[old])
+    assert module.__spec__.name == MOVED[old]
+    assert any(issubclass(w.category, DeprecationWarning) and MOVED[old] in str(w.message) for w in caught)
+
+
+def test_top_level_exports_are_the_stage_functions():
+    for name in lizrcl_tools.__all__:
+        if name == "__version__":
+            continue
+        obj = getattr(lizrcl_tools, name)
+        assert callable(obj), name
+        assert obj.__module__.startswith("lizrcl_tools."), (name, obj.__module__)
+    with pytest.raises(AttributeError):
+        lizrcl_tools.no_such_function  # noqa: B018
+
+
+def _package_imports() -> dict[str, set[str]]:
+    """Module → lizrcl_tools modules it imports at module level (parsed, not executed)."""
+    import ast
+
+    graph: dict[str, set[str]] = {}
+    for info in pkgutil.walk_packages(lizrcl_tools.__path__, "lizrcl_tools."):
+        source = importlib.util.find_spec(info.name).origin
+        deps: set[str] = set()
+        for node in ast.parse(open(source, encoding="utf-8").read()).body:
+            # top level only: imports inside functions are lazy on purpose
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lizrcl_tools"):
+                subs = {f"{node.module}.{a.name}" for a in node.names if _is_module(f"{node.module}.{a.name}")}
+                # `from package import submodule` needs the submodule, not the package's __init__
+                deps.update(subs if len(subs) == len(node.names) else subs | {node.module})
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names if a.name.startswith("lizrcl_tools"))
+        graph[info.name] = deps
+    return graph
+
+
+def _is_module(name: str) -> bool:
+    if name.rsplit(".", 1)[0] in ("lizrcl_tools",) and name in {f"lizrcl_tools.{n}" for n in lizrcl_tools._EXPORTS}:
+        return False
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, AttributeError, ValueError):
+        return False
+
+
+def test_no_module_level_import_cycles():
+    graph = _package_imports()
+
+    def visit(node: str, stack: list[str], done: set[str]) -> None:
+        if node in stack:
+            cycle = stack[stack.index(node):] + [node]
+            raise AssertionError("import cycle: " + " → ".join(cycle))
+        if node in done:
+            return
+        for dep in graph.get(node, ()):
+            # a package's __init__ importing its own submodule is not a cycle back to itself
+            if dep != node:
+                visit(dep, stack + [node], done)
+        done.add(node)
+
+    done: set[str] = set()
+    for module in graph:
+        visit(module, [], done)
+
+
+def test_walls_between_stages():
+    """analysis never imports torch/mace/lammps; structures and vasp never import potential or lammps."""
+    code = (
+        "import sys, importlib\n"
+        "for m in ('lizrcl_tools.analysis.pipeline', 'lizrcl_tools.analysis.plots'):\n"
+        "    importlib.import_module(m)\n"
+        "bad = [m for m in ('torch', 'mace', 'lammps') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "for m in ('lizrcl_tools.structures', 'lizrcl_tools.vasp.presets', 'lizrcl_tools.vasp.folders',\n"
+        "          'lizrcl_tools.vasp.collect'):\n"
+        "    importlib.import_module(m)\n"
+        "bad = [m for m in sys.modules if m.startswith(('lizrcl_tools.potential', 'lizrcl_tools.md', 'lammps', 'torch', 'lizrcl_tools.cli'))]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

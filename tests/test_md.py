@@ -16,7 +16,7 @@ from lizrcl_tools.errors import SetupError
 from lizrcl_tools.lammps_env import new_lammps
 from lizrcl_tools.md import get_protocol, run_md, run_temperatures
 from lizrcl_tools.md import inputs as inp
-from lizrcl_tools.md.dump import dump_steps, read_frames, truncate_before
+from lizrcl_tools.md.dump import dump_steps, read_dump_frames, truncate_before
 from lizrcl_tools.md.protocols import MDProtocol
 from lizrcl_tools.md.runner import read_run_json
 from lizrcl_tools.potential.classical import classical_potential
@@ -67,7 +67,7 @@ def test_run_folder_is_complete(finished):
     for name in ("structure.data", "in.npt.lammps", "in.nvt.lammps", "npt.restart", "nvt.restart",
                  "nvt.lammpstrj", "log.npt.lammps", "log.nvt.lammps", "thermo.png", "run.json"):
         assert (finished / name).is_file(), name
-    rec = read_run_json(finished)
+    rec = read_run_json(finished).to_dict()
     assert rec["status"] == "complete"
     assert rec["temperature_K"] == 600.0 and rec["timestep_fs"] == 1.0 and rec["dump_every"] == 10
     assert rec["elements"] == ["Li", "Zr", "Cl"] and rec["mobile"] == "Li"
@@ -92,8 +92,8 @@ def test_run_folder_is_complete(finished):
 
 
 def test_run_json_matches_dump(finished):
-    rec = read_run_json(finished)
-    frames = read_frames(finished / rec["dump_file"])
+    rec = read_run_json(finished).to_dict()
+    frames = read_dump_frames(finished / rec["dump_file"])
     assert list(frames["steps"]) == list(range(0, rec["nvt_steps"] + 1, rec["dump_every"]))
     assert len(frames["steps"]) == rec["n_frames"] == 31
     assert frames["ids"].shape == (31, rec["n_atoms"])
@@ -118,8 +118,8 @@ def test_inputs_are_reusable_by_hand(finished, tmp_path, monkeypatch):
         lmp.file(name)
         lmp.close()
     assert dump_steps(tmp_path / "nvt.lammpstrj") == dump_steps(finished / "nvt.lammpstrj")
-    hand = read_frames(tmp_path / "nvt.lammpstrj")["positions_A"]
-    ours = read_frames(finished / "nvt.lammpstrj")["positions_A"]
+    hand = read_dump_frames(tmp_path / "nvt.lammpstrj")["positions_A"]
+    ours = read_dump_frames(finished / "nvt.lammpstrj")["positions_A"]
     # Same seed and commands; the runner's chunking only changes round-off (chaotic growth is
     # small over 500 steps).
     assert np.abs(hand[0] - ours[0]).max() < 1e-2
@@ -127,7 +127,7 @@ def test_inputs_are_reusable_by_hand(finished, tmp_path, monkeypatch):
 
 def test_finished_run_is_not_redone(finished):
     before = {p.name: p.stat().st_mtime_ns for p in finished.iterdir()}
-    rec = run_md(licl(), SPEC, 600.0, finished, SHORT, progress=False)
+    rec = run_md(licl(), SPEC, 600.0, finished, SHORT, progress=False).to_dict()
     assert rec["status"] == "complete"
     assert {p.name: p.stat().st_mtime_ns for p in finished.iterdir()} == before
     # Asking for other settings in a finished folder is an error, not a silent reuse.
@@ -149,20 +149,20 @@ def test_resume_after_interrupt(finished, tmp_path, phase, step):
     has each expected step once and matches the uninterrupted run."""
     with pytest.raises(Interrupt):
         run_md(licl(), SPEC, 600.0, tmp_path, SHORT, progress=False, on_chunk=stop_at(phase, step))
-    assert read_run_json(tmp_path)["status"] == "running"
+    assert read_run_json(tmp_path).to_dict()["status"] == "running"
     if phase == "nvt":
         assert dump_steps(tmp_path / "nvt.lammpstrj")[-1] == step
         with open(tmp_path / "nvt.lammpstrj", "a") as fd:  # frames past the restart, one cut short
             fd.write(f"ITEM: TIMESTEP\n{step + 10}\nITEM: NUMBER OF ATOMS\n64\nITEM: BOX BOUNDS pp pp pp\n0 1\n")
-    rec = run_md(licl(), SPEC, 600.0, tmp_path, SHORT, progress=False)
+    rec = run_md(licl(), SPEC, 600.0, tmp_path, SHORT, progress=False).to_dict()
     assert rec["status"] == "complete"
-    resumed = read_frames(tmp_path / "nvt.lammpstrj")
+    resumed = read_dump_frames(tmp_path / "nvt.lammpstrj")
     assert list(resumed["steps"]) == list(range(0, 301, 10))
-    reference = read_frames(finished / "nvt.lammpstrj")
+    reference = read_dump_frames(finished / "nvt.lammpstrj")
     # LAMMPS restarts carry positions, velocities, image flags and the Nose-Hoover chain
     # state in binary, so the continuation agrees to the dump's 10 significant digits.
     assert np.abs(resumed["positions_A"] - reference["positions_A"]).max() < 1e-6
-    assert read_run_json(tmp_path)["volume_A3"] == pytest.approx(read_run_json(finished)["volume_A3"], rel=1e-12)
+    assert read_run_json(tmp_path).volume_A3 == pytest.approx(read_run_json(finished).volume_A3, rel=1e-12)
 
 
 def test_truncate_before(tmp_path):
@@ -210,7 +210,7 @@ def test_couple_xy_keeps_the_hexagonal_angle(tmp_path):
     atoms = licl_hexagonal()
     protocol = SHORT.with_overrides(barostat="couple-xy", npt_ps=0.3, nvt_ps=0.02, dump_every=10,
                                     pdamp_fs=200.0)
-    rec = run_md(atoms, SPEC, 900.0, tmp_path, protocol, progress=False)
+    rec = run_md(atoms, SPEC, 900.0, tmp_path, protocol, progress=False).to_dict()
     text = (tmp_path / "in.npt.lammps").read_text()
     assert "couple xy" in text and " tri " not in text
     from ase.cell import Cell
@@ -223,7 +223,7 @@ def test_couple_xy_keeps_the_hexagonal_angle(tmp_path):
     assert a == pytest.approx(b, rel=1e-9)
     assert abs(a / a0 - 1) > 1e-3 and abs(c / c0 - 1) > 1e-3  # the barostat did act
     # Stable at 900 K: still intact LiCl, no atom closer than 1.8 Å to another.
-    frames = read_frames(tmp_path / "nvt.lammpstrj")
+    frames = read_dump_frames(tmp_path / "nvt.lammpstrj")
     from ase import Atoms
 
     last = Atoms(numbers=[3 if t == 1 else 17 for t in frames["types"][-1]],
@@ -235,7 +235,7 @@ def test_run_temperatures_folders(tmp_path):
     protocol = SHORT.with_overrides(npt_ps=0.02, nvt_ps=0.02)
     dirs = run_temperatures(licl(), SPEC, (500, 700), tmp_path, protocol, progress=False)
     assert [d.name for d in dirs] == ["T500", "T700"]
-    assert [read_run_json(d)["temperature_K"] for d in dirs] == [500.0, 700.0]
+    assert [read_run_json(d).to_dict()["temperature_K"] for d in dirs] == [500.0, 700.0]
 
 
 def test_protocols():
@@ -268,7 +268,7 @@ def test_cli_md_smoke(tmp_path):
               "--npt-ps", "0.05", "--nvt-ps", "0.05", "--chunk-steps", "50", "--barostat", "iso",
               "--n-atoms", "0", "--seed", "11", "--no-progress"])
     assert rc == 0
-    rec = read_run_json(out)
+    rec = read_run_json(out).to_dict()
     assert rec["status"] == "complete" and rec["seed"] == 11 and rec["n_frames"] == 6
 
 
@@ -304,7 +304,7 @@ def test_layered_li2zrcl6_npt_angle(tmp_path, barostat):
 
     atoms = build("li2zrcl6-p3m1")
     protocol = SHORT.with_overrides(barostat=barostat, npt_ps=0.4, nvt_ps=0.02, pdamp_fs=200.0)
-    rec = run_md(atoms, SPEC, 600.0, tmp_path, protocol, progress=False)
+    rec = run_md(atoms, SPEC, 600.0, tmp_path, protocol, progress=False).to_dict()
     tilts = next(line for line in (tmp_path / "structure.data").read_text().splitlines() if line.endswith("xy xz yz"))
     xy, xz, yz = (float(v) for v in tilts.split()[:3])
     assert (xy, xz, yz) == pytest.approx((-atoms.cell.cellpar()[0] / 2, 0.0, 0.0), abs=1e-9)
@@ -336,7 +336,7 @@ def test_mace_plugin_run_and_resume(tmp_path):
     atoms = build("li2zrcl6-p3m1")
     with pytest.raises(Interrupt):
         run_md(atoms, spec, 600.0, tmp_path, protocol, progress=False, on_chunk=stop_at("nvt", 20))
-    rec = run_md(atoms, spec, 600.0, tmp_path, protocol, progress=False)
+    rec = run_md(atoms, spec, 600.0, tmp_path, protocol, progress=False).to_dict()
     assert rec["status"] == "complete" and rec["potential"]["name"].startswith("mace")
     assert dump_steps(tmp_path / "nvt.lammpstrj") == [0, 10, 20, 30, 40]
     assert "plugin load" in (tmp_path / "in.nvt.lammps").read_text() or spec.metadata.get("backend") == "fix_external"

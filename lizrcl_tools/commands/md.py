@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     common = dict(mobile=args.mobile, progress=not args.no_progress)
     if args.temperature is not None:
         record = run_md(atoms, spec, args.temperature, args.output, protocol, **common)
-        print(f"{args.output}: {record['status']}, {record['n_frames']} frames, V = {record['volume_A3']:.2f} Å³")
+        print(f"{args.output}: {record.status}, {record.get('n_frames')} frames, V = {record.volume_A3:.2f} Å³")
         return 0
     dirs = run_temperatures(atoms, spec, protocol.temperatures_K, args.output, protocol, **common)
     for d in dirs:

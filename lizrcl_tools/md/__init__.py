@@ -15,16 +15,30 @@ Example
 >>> record = run_md(atoms, classical_potential(), 600, "runs/T600", p)  # doctest: +SKIP
 """
 
-from lizrcl_tools.md.protocols import DEFAULT_PROTOCOL, PROTOCOLS, MDProtocol, get_protocol
-from lizrcl_tools.md.runner import read_run_json, run_folder_name, run_md, run_temperatures
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_PROTOCOL",
-    "PROTOCOLS",
-    "MDProtocol",
-    "get_protocol",
-    "read_run_json",
-    "run_folder_name",
-    "run_md",
-    "run_temperatures",
-]
+import importlib
+from typing import Any
+
+# Lazy exports: the analysis stage imports lizrcl_tools.md.record (the run record), which must
+# not pull in the runner, ASE's LAMMPS writer or the potential package.
+_EXPORTS = {
+    "DEFAULT_PROTOCOL": "lizrcl_tools.md.protocols",
+    "PROTOCOLS": "lizrcl_tools.md.protocols",
+    "MDProtocol": "lizrcl_tools.md.protocols",
+    "get_protocol": "lizrcl_tools.md.protocols",
+    "RunRecord": "lizrcl_tools.md.record",
+    "read_run_record": "lizrcl_tools.md.record",
+    "read_run_json": "lizrcl_tools.md.runner",
+    "run_folder_name": "lizrcl_tools.md.runner",
+    "run_md": "lizrcl_tools.md.runner",
+    "run_temperatures": "lizrcl_tools.md.runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'lizrcl_tools.md' has no attribute {name!r}")

@@ -80,7 +80,7 @@ def truncate_before(path: str | Path, step: int) -> list[int]:
     return keep
 
 
-def read_frames(path: str | Path) -> dict[str, np.ndarray]:
+def read_dump_frames(path: str | Path) -> dict[str, np.ndarray]:
     """Read a whole ``id type xu yu zu`` dump into arrays (small files: checks and tests).
 
     Returns
@@ -113,3 +113,7 @@ def read_frames(path: str | Path) -> dict[str, np.ndarray]:
         "types": np.array(types),
         "positions_A": np.array(pos),
     }
+
+
+read_frames = read_dump_frames
+"""Old name of :func:`read_dump_frames` (kept as an alias for one release)."""

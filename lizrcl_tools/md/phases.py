@@ -1,0 +1,181 @@
+"""Executing a :class:`~lizrcl_tools.md.plan.RunPlan` in LAMMPS: chunked, restartable phases.
+
+Each phase opens one LAMMPS instance, issues the plan's blocks (fresh or resumed), then runs
+``run M upto`` chunk by chunk, writing the phase's restart file after every chunk (to a
+temporary name, then renamed) and reporting progress.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lizrcl_tools.errors import RunFailed
+from lizrcl_tools.fileio import atomic_path
+from lizrcl_tools.lammps_env import new_lammps
+from lizrcl_tools.md import dump as dumpio
+from lizrcl_tools.md import inputs as inp
+from lizrcl_tools.md.plan import Block, PhasePlan
+from lizrcl_tools.md.protocols import MDProtocol
+from lizrcl_tools.md.setup import attach_python_parts
+from lizrcl_tools.potential import PotentialSpec
+
+ChunkHook = Callable[[str, int], None]
+"""Called after every chunk as ``hook(phase, step)`` with phase ``"npt"`` or ``"nvt"``."""
+
+
+def open_lammps(run_dir: Path, blocks: Sequence[Block], spec: PotentialSpec | None = None,
+                phase: str | None = None):
+    """A LAMMPS instance that has executed ``blocks`` (log appended to the phase's log file)."""
+    lmp = new_lammps()
+    log = run_dir / inp.LOG_FILES.get(phase or "", "")
+    try:
+        if phase is not None:
+            lmp.command(f"log {log.resolve()} append")
+        for _, lines in blocks:
+            lmp.commands_list(list(lines))
+        if spec is not None:
+            attach_python_parts(lmp, spec)
+    except Exception as exc:
+        lmp.close()
+        raise RunFailed(f"LAMMPS setup failed in {run_dir}: {exc} (see {log})") from exc
+    return lmp
+
+
+def current_step(lmp) -> int:
+    """LAMMPS's current time step."""
+    return int(lmp.extract_global("ntimestep"))
+
+
+def restart_step(run_dir: Path, phase: PhasePlan) -> int:
+    """Time step stored in the phase's restart file."""
+    lmp = open_lammps(run_dir, phase.peek_blocks(run_dir))
+    try:
+        return current_step(lmp)
+    finally:
+        lmp.close()
+
+
+def current_cell(lmp):
+    """Cell of a LAMMPS instance, 3×3 rows a, b, c (Å, LAMMPS frame)."""
+    boxlo, boxhi, xy, yz, xz, _, _ = lmp.extract_box()
+    return inp.box_to_cell(boxlo, boxhi, xy, yz, xz)
+
+
+def write_restart(lmp, target: Path) -> None:
+    """``write_restart`` to a temporary name, then renamed (a kill never leaves half a file)."""
+    with atomic_path(target) as tmp:
+        lmp.command(f"write_restart {tmp}")
+
+
+class Speed:
+    """Accumulated MD steps and wall time of one session (for ns/day)."""
+
+    def __init__(self, timestep_fs: float) -> None:
+        self.timestep_fs = timestep_fs
+        self.steps = 0
+        self.wall_s = 0.0
+
+    def add(self, steps: int, wall_s: float) -> None:
+        self.steps += steps
+        self.wall_s += wall_s
+
+    @property
+    def ns_per_day(self) -> float:
+        if self.wall_s <= 0 or self.steps == 0:
+            return float("nan")
+        return self.steps * self.timestep_fs * 1e-6 / (self.wall_s / 86400.0)  # fs -> ns, s -> day
+
+
+def advance(lmp, run_dir: Path, phase: str, target: int, protocol: MDProtocol, restart: Path,
+            bar, on_chunk: ChunkHook | None, speed: Speed) -> None:
+    """Run from the current step to ``target`` in chunks, writing ``restart`` after each."""
+    step = current_step(lmp)
+    while step < target:
+        nxt = min(target, (step // protocol.chunk_steps + 1) * protocol.chunk_steps)
+        t0 = time.perf_counter()
+        try:
+            lmp.command(f"run {nxt} upto")
+        except Exception as exc:
+            raise RunFailed(
+                f"LAMMPS failed during {phase} in {run_dir} near step {step}: {exc} "
+                f"(see {run_dir / inp.LOG_FILES[phase]})"
+            ) from exc
+        wall = time.perf_counter() - t0
+        write_restart(lmp, restart)
+        speed.add(nxt - step, wall)
+        bar.set_postfix_str(f"{phase}, {speed.ns_per_day:.3g} ns/day")
+        bar.update(nxt - step)
+        step = nxt
+        if on_chunk is not None:
+            on_chunk(phase, step)
+    if step == target and not restart.exists():  # zero-length phase
+        write_restart(lmp, restart)
+
+
+def run_npt(run_dir: Path, plan: PhasePlan, spec: PotentialSpec, protocol: MDProtocol, bar,
+            on_chunk: ChunkHook | None, speed: Speed) -> None:
+    """NPT phase: fresh, resumed from ``npt.restart``, or skipped once NVT has begun."""
+    restart = run_dir / plan.restart
+    if (run_dir / inp.NVT_RESTART).exists():
+        bar.update(plan.steps)
+        return
+    fresh = not restart.exists()
+    lmp = open_lammps(run_dir, plan.blocks(fresh, run_dir), spec, "npt")
+    try:
+        step = current_step(lmp)
+        bar.update(min(step, plan.steps))
+        if step >= plan.steps and not fresh:
+            return
+        advance(lmp, run_dir, "npt", plan.steps, protocol, restart, bar, on_chunk, speed)
+    finally:
+        lmp.close()
+
+
+def run_nvt(run_dir: Path, plan: PhasePlan, spec: PotentialSpec, protocol: MDProtocol, bar,
+            on_chunk: ChunkHook | None, speed: Speed) -> dict[str, Any]:
+    """NVT phase with the trajectory dump; on resume the dump is trimmed to the restart first."""
+    restart = run_dir / plan.restart
+    dump_file = run_dir / inp.DUMP_FILE
+    fresh = not restart.exists()
+    if not fresh:
+        # The restart's step is read before the dump is reopened so the trim happens first.
+        step = restart_step(run_dir, plan)
+        # LAMMPS rewrites the frame at the restart step when it continues; a run stopped after
+        # its last restart does not continue, so its last frame stays.
+        end = step if step < plan.steps else step + 1
+        kept = dumpio.truncate_before(dump_file, end)
+        if kept != list(range(0, end, protocol.dump_every)):
+            raise RunFailed(
+                f"{dump_file} does not hold the frames before restart step {step} "
+                f"({short(kept)}); delete {run_dir} and run again"
+            )
+    lmp = open_lammps(run_dir, plan.blocks(fresh, run_dir), spec, "nvt")
+    try:
+        bar.update(min(current_step(lmp), plan.steps))
+        cell = current_cell(lmp)
+        advance(lmp, run_dir, "nvt", plan.steps, protocol, restart, bar, on_chunk, speed)
+        version = int(lmp.version())
+    finally:
+        lmp.close()
+    ns_day = speed.ns_per_day
+    return {"cell_A": cell, "ns_per_day": None if math.isnan(ns_day) else round(ns_day, 4),
+            "lammps_version": version}
+
+
+def progress_bar(total: int, desc: str, enabled: bool):
+    """tqdm bar on stderr (steps, rate, time left)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step", disable=not enabled, dynamic_ncols=True)
+
+
+def short(steps: Sequence[int]) -> str:
+    """Compact list of frame steps for messages."""
+    steps = list(steps)
+    if len(steps) <= 6:
+        return str(steps)
+    return f"[{steps[0]}, {steps[1]}, ..., {steps[-1]}] ({len(steps)} frames)"

@@ -312,7 +312,14 @@ def test_layered_li2zrcl6_npt_angle(tmp_path, barostat):
     a0, _, c0, *_ = atoms.cell.cellpar()
     # The barostat acted on both a and c (they oscillate, so only "changed" is asserted).
     assert abs(a / a0 - 1) > 1e-5 and abs(c / c0 - 1) > 1e-5
-    assert abs(rec["volume_A3"] / atoms.get_volume() - 1) > 1e-3
+    # The volume is judged on the NPT trace, not on one frame: started 46 kbar from
+    # equilibrium, this 27-atom cell's volume swings by 10-25 % with a ~0.25 ps period
+    # (pdamp 200 fs), so a single frame can sit on a crossing of V0 (the tri run's frame at
+    # 0.4 ps was 0.02 % from V0) and any round-off shifts that phase.
+    from lizrcl_tools.md.thermo import read_thermo
+
+    volume = read_thermo(tmp_path / "log.npt.lammps")["Volume"]
+    assert np.abs(volume / atoms.get_volume() - 1).max() > 0.05
     if barostat == "couple-xy":
         assert gamma == pytest.approx(120.0, abs=1e-6) and a == pytest.approx(b, rel=1e-9)
         assert (alpha, beta) == pytest.approx((90.0, 90.0), abs=1e-6)

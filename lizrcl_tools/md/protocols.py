@@ -23,6 +23,7 @@ angle while c relaxes freely.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from lizrcl_tools.errors import SetupError
@@ -80,6 +81,12 @@ class MDProtocol:
     seed: int = 20260101
 
     def __post_init__(self) -> None:
+        # NaN passes every "< 0" test and int(round(nan)) fails late, inside the run: check
+        # finiteness first, so a bad value stops before a run folder exists.
+        for field in ("npt_ps", "nvt_ps", "timestep_fs", "tdamp_fs", "pdamp_fs", "pressure_bar"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise SetupError(f"protocol {self.name!r}: {field} must be a finite number, got {value!r}")
         for field in ("npt_ps", "nvt_ps", "timestep_fs", "tdamp_fs", "pdamp_fs"):
             if getattr(self, field) < 0 or (field != "npt_ps" and getattr(self, field) == 0):
                 raise SetupError(f"protocol {self.name!r}: {field} must be positive")
@@ -98,8 +105,9 @@ class MDProtocol:
             )
         if self.barostat not in BAROSTATS:
             raise SetupError(f"unknown barostat {self.barostat!r}; choose one of {', '.join(BAROSTATS)}")
-        if any(t <= 0 for t in self.temperatures_K):
-            raise SetupError(f"protocol {self.name!r}: temperatures must be positive (K)")
+        if any(not math.isfinite(t) or t <= 0 for t in self.temperatures_K):
+            raise SetupError(f"protocol {self.name!r}: temperatures must be finite and above 0 K, "
+                             f"got {list(self.temperatures_K)}")
 
     @property
     def npt_steps(self) -> int:

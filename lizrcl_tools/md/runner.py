@@ -41,6 +41,7 @@ from lizrcl_tools.errors import LizrclWarning, RunFailed, SetupError
 from lizrcl_tools.md import dump as dumpio
 from lizrcl_tools.md import inputs as inp
 from lizrcl_tools.md import phases
+from lizrcl_tools.md.fingerprint import check_run_inputs, potential_sha256, structure_sha256
 from lizrcl_tools.md.phases import ChunkHook
 from lizrcl_tools.md.plan import build_plan
 from lizrcl_tools.md.protocols import MDProtocol
@@ -51,8 +52,12 @@ from lizrcl_tools.potential import PotentialSpec
 __all__ = ["COMPLETE", "RUNNING", "RUN_JSON", "ChunkHook", "read_run_json", "run_folder_name", "run_md",
            "run_temperatures", "sanity_problems"]
 
-# Fields that must agree before a partial run folder is resumed.
-_IDENTITY = ("temperature_K", "potential", "protocol", "seed", "n_atoms", "mobile")
+# Fields that must agree before a run folder is resumed or its result reused. The full
+# potential dictionary is compared only for folders written before potential_sha256 existed
+# (it also holds machine-specific paths); folders without a fingerprint skip that comparison.
+_IDENTITY = ("temperature_K", "protocol", "seed", "n_atoms", "mobile", "structure_sha256",
+             "potential_sha256")
+_FINGERPRINTS = ("structure_sha256", "potential_sha256")
 
 
 def run_folder_name(temperature_K: float) -> str:
@@ -110,6 +115,7 @@ def run_md(
         If LAMMPS fails, or the dump does not hold the expected frames.
     """
     run_dir = Path(run_dir)
+    check_run_inputs(atoms, temperature_K)
     if any(c.isspace() for c in str(run_dir.resolve())):
         raise SetupError(f"run folder {run_dir} has whitespace in its path; LAMMPS cannot use it")
     temperature_K = float(temperature_K)
@@ -252,6 +258,8 @@ def _initial_record(
         "seed": protocol.seed,
         "protocol": protocol.to_dict(),
         "potential": spec.to_dict(),
+        "structure_sha256": structure_sha256(atoms),
+        "potential_sha256": potential_sha256(spec),
         "cell_frame": "LAMMPS: a along x, b in the xy plane (rows a, b, c)",
         "units": {"length": "A", "time": "fs", "temperature": "K", "pressure": "bar", "energy": "eV"},
         "inputs": {"data": inp.DATA_FILE, "npt": inp.NPT_INPUT, "nvt": inp.NVT_INPUT},
@@ -264,8 +272,11 @@ def _initial_record(
 def _check_same_run(path: Path, old: RunRecord, new: RunRecord) -> None:
     """Refuse a folder that belongs to another run (different settings)."""
     old_d, new_d = old.to_dict(), new.to_dict()
+    keys = [k for k in _IDENTITY if k in old_d or k not in _FINGERPRINTS]
+    if "potential_sha256" not in old_d:
+        keys.append("potential")
     diff = [_describe_change(k, _identity(old_d, k), _identity(new_d, k))
-            for k in _IDENTITY if _identity(old_d, k) != _identity(new_d, k)]
+            for k in keys if _identity(old_d, k) != _identity(new_d, k)]
     if diff:
         raise SetupError(
             f"{path} belongs to {'a finished' if old.finished else 'an unfinished'} run with "
@@ -275,6 +286,9 @@ def _check_same_run(path: Path, old: RunRecord, new: RunRecord) -> None:
 
 def _describe_change(key: str, old: Any, new: Any) -> str:
     """``key`` plus, for dictionaries, which entries changed (``protocol (nvt_ps 0.1 → 0.2)``)."""
+    if key.endswith("_sha256") and isinstance(old, str) and isinstance(new, str):
+        what = {"structure_sha256": "starting structure", "potential_sha256": "potential"}.get(key, key)
+        return f"{what} ({key} {old[:12]}… → {new[:12]}…)"
     if isinstance(old, dict) and isinstance(new, dict):
         changed = [f"{k} {old.get(k)!r} → {new.get(k)!r}" for k in sorted(set(old) | set(new))
                    if old.get(k) != new.get(k)]

@@ -35,6 +35,12 @@ NPT_RESTART = "npt.restart"
 NVT_RESTART = "nvt.restart"
 DUMP_FILE = "nvt.lammpstrj"
 LOG_FILES = {"npt": "log.npt.lammps", "nvt": "log.nvt.lammps"}
+NPT_CELL_FILE = "npt_cell.txt"
+"""NPT cell trace: step, lx, ly, lz, xy, xz, yz (Å), volume (Å³), every ``dump_every`` steps."""
+MEAN_CELL_FILE = "npt_mean_cell.lammps"
+"""``change_box`` to the mean cell of the second half of NPT; included by in.nvt.lammps."""
+CELL_VARIABLES = ("lx", "ly", "lz", "xy", "xz", "yz", "vol")
+"""Columns of :data:`NPT_CELL_FILE` after the step."""
 THERMO_PLOT = "thermo.png"
 
 THERMO_KEYWORDS = "step temp pe ke etotal press vol lx ly lz xy xz yz"
@@ -221,3 +227,61 @@ def relative(name: str) -> str:
 def absolute_in(run_dir: Path) -> PathFn:
     """Path function for the runner: absolute paths inside ``run_dir``."""
     return lambda name: str(Path(run_dir).resolve() / name)
+
+
+def mean_window(npt_steps: int, sample_every: int) -> tuple[int, int]:
+    """First and last step of the NPT samples averaged for the production cell.
+
+    The second half of NPT: samples at multiples of ``sample_every`` from ``npt_steps / 2``
+    (rounded up to a sample) to ``npt_steps``. The first half is the barostat's transient.
+    """
+    per_half = -(-npt_steps // (2 * sample_every))  # ceil(npt_steps / 2 / sample_every)
+    return per_half * sample_every, npt_steps
+
+
+def cell_trace_commands(sample_every: int, path: str, append: bool) -> list[str]:
+    """Sample the NPT cell every ``sample_every`` steps into ``path`` (one row per sample).
+
+    ``append`` reopens the file of a resumed run (the runner first trims rows at and after
+    the restart step, which LAMMPS writes again).
+    """
+    lines = [f"variable cell_{name} equal {name}" for name in CELL_VARIABLES]
+    values = " ".join(f"v_cell_{name}" for name in CELL_VARIABLES)
+    mode = "append" if append else "file"
+    lines.append(f"fix npt_cell all ave/time {int(sample_every)} 1 {int(sample_every)} {values} "
+                 f"{mode} {path} format \" %.10g\"")
+    return lines
+
+
+def change_box_line(lo, cell: np.ndarray, triclinic: bool) -> str:
+    """``change_box`` to ``cell`` (rows a, b, c, LAMMPS frame) keeping the lower corner ``lo``,
+    positions scaled with the box (``remap``)."""
+    (lx, _, _), (xy, ly, _), (xz, yz, lz) = np.asarray(cell, dtype=float)
+    x0, y0, z0 = (float(v) for v in lo)
+    line = (f"change_box all x final {x0:.10g} {x0 + lx:.10g} y final {y0:.10g} {y0 + ly:.10g} "
+            f"z final {z0:.10g} {z0 + lz:.10g}")
+    if triclinic:
+        line += f" xy final {xy:.10g} xz final {xz:.10g} yz final {yz:.10g}"
+    return line + " remap units box"
+
+
+def mean_cell_commands(npt_steps: int, sample_every: int, triclinic: bool, path: str) -> tuple[list[str], list[str]]:
+    """Input-file lines computing the mean NPT cell in LAMMPS itself (for runs by hand).
+
+    Returns the lines before ``run`` (an averaging fix over :func:`mean_window`) and after it
+    (writing the ``change_box`` line to ``path``), the same samples and format the runner
+    uses when it computes the mean from :data:`NPT_CELL_FILE`.
+    """
+    if npt_steps == 0:
+        return [], [f'print "# no NPT: the cell is the starting cell" file {path} screen no']
+    start, end = mean_window(npt_steps, sample_every)
+    n = (end - start) // sample_every + 1
+    values = " ".join(f"v_cell_{name}" for name in CELL_VARIABLES[:6])
+    before = [f"fix npt_mean all ave/time {int(sample_every)} {n} {end} {values}"]
+    m = {name: f"$(f_npt_mean[{i + 1}]:%.10g)" for i, name in enumerate(CELL_VARIABLES[:6])}
+    box = (f"change_box all x final $(xlo:%.10g) $(xlo+f_npt_mean[1]:%.10g) "
+           f"y final $(ylo:%.10g) $(ylo+f_npt_mean[2]:%.10g) z final $(zlo:%.10g) $(zlo+f_npt_mean[3]:%.10g)")
+    if triclinic:
+        box += f" xy final {m['xy']} xz final {m['xz']} yz final {m['yz']}"
+    box += " remap units box"
+    return before, [f'print "{box}" file {path} screen no']

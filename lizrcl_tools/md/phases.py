@@ -13,14 +13,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lizrcl_tools.errors import RunFailed
-from lizrcl_tools.fileio import atomic_path
+from lizrcl_tools.fileio import atomic_path, write_text_atomic
 from lizrcl_tools.lammps_env import new_lammps
 from lizrcl_tools.md import dump as dumpio
 from lizrcl_tools.md import inputs as inp
 from lizrcl_tools.md.plan import Block, PhasePlan
 from lizrcl_tools.md.protocols import MDProtocol
 from lizrcl_tools.md.setup import attach_python_parts
+from lizrcl_tools.md.thermo import mean_cell, read_cell_trace, truncate_cell_trace
 from lizrcl_tools.potential import PotentialSpec
 
 ChunkHook = Callable[[str, int], None]
@@ -118,21 +121,45 @@ def advance(lmp, run_dir: Path, phase: str, target: int, protocol: MDProtocol, r
 
 def run_npt(run_dir: Path, plan: PhasePlan, spec: PotentialSpec, protocol: MDProtocol, bar,
             on_chunk: ChunkHook | None, speed: Speed) -> None:
-    """NPT phase: fresh, resumed from ``npt.restart``, or skipped once NVT has begun."""
+    """NPT phase: fresh, resumed from ``npt.restart``, or skipped once NVT has begun.
+
+    At its end the mean cell of the second half is written as a ``change_box`` line to
+    :data:`~lizrcl_tools.md.inputs.MEAN_CELL_FILE`, which the NVT phase includes.
+    """
     restart = run_dir / plan.restart
-    if (run_dir / inp.NVT_RESTART).exists():
+    mean_file = run_dir / inp.MEAN_CELL_FILE
+    if (run_dir / inp.NVT_RESTART).exists() and mean_file.exists():
         bar.update(plan.steps)
         return
     fresh = not restart.exists()
+    if not fresh:
+        inp_step = restart_step(run_dir, plan)
+        if inp_step < plan.steps or not mean_file.exists():
+            truncate_cell_trace(run_dir / inp.NPT_CELL_FILE, inp_step if inp_step < plan.steps else inp_step + 1)
     lmp = open_lammps(run_dir, plan.blocks(fresh, run_dir), spec, "npt")
     try:
         step = current_step(lmp)
         bar.update(min(step, plan.steps))
-        if step >= plan.steps and not fresh:
-            return
-        advance(lmp, run_dir, "npt", plan.steps, protocol, restart, bar, on_chunk, speed)
+        if not (step >= plan.steps and not fresh):
+            advance(lmp, run_dir, "npt", plan.steps, protocol, restart, bar, on_chunk, speed)
+        if not mean_file.exists():
+            write_text_atomic(mean_file, mean_cell_text(run_dir, lmp, protocol) + "\n")
     finally:
         lmp.close()
+
+
+def mean_cell_text(run_dir: Path, lmp, protocol: MDProtocol) -> str:
+    """``change_box`` line to the mean cell of the second half of NPT (comment when no NPT)."""
+    if protocol.npt_steps == 0:
+        return "# no NPT: the cell is the starting cell"
+    window = inp.mean_window(protocol.npt_steps, protocol.dump_every)
+    trace = read_cell_trace(run_dir / inp.NPT_CELL_FILE)
+    if not trace:
+        raise RunFailed(f"{run_dir / inp.NPT_CELL_FILE} holds no NPT cell samples")
+    mean = mean_cell(trace, window)
+    boxlo, *_ = lmp.extract_box()
+    triclinic = bool(lmp.extract_global("triclinic"))
+    return inp.change_box_line(boxlo, np.array(mean["mean_cell_A"]), triclinic)
 
 
 def run_nvt(run_dir: Path, plan: PhasePlan, spec: PotentialSpec, protocol: MDProtocol, bar,

@@ -116,6 +116,13 @@ def potential_title(spec: PotentialSpec) -> str:
     return f"potential {spec.name}"
 
 
+def is_triclinic(atoms: Atoms) -> bool:
+    """Whether the data file of ``atoms`` holds a triclinic box (the rule of ASE's writer)."""
+    from ase.calculators.lammps import Prism
+
+    return bool(Prism(atoms.get_cell(), reduce_cell=True).is_skewed())
+
+
 def build_plan(atoms: Atoms, spec: PotentialSpec, temperature_K: float, protocol: MDProtocol) -> RunPlan:
     """The run's plan: data file, NPT and NVT blocks (fresh and resumed).
 
@@ -139,13 +146,18 @@ def build_plan(atoms: Atoms, spec: PotentialSpec, temperature_K: float, protocol
     def npt_settings(fresh: bool) -> Block:
         return (
             f"NPT at {t:g} K, {p.pressure_bar:g} bar, barostat {p.barostat}, "
-            f"tdamp {p.tdamp_fs:g} fs, pdamp {p.pdamp_fs:g} fs",
+            f"tdamp {p.tdamp_fs:g} fs, pdamp {p.pdamp_fs:g} fs; cell every {p.dump_every} steps "
+            f"to {inp.NPT_CELL_FILE}",
             tuple(inp.npt_commands(
                 temperature_K=t, timestep_fs=p.timestep_fs, tdamp_fs=p.tdamp_fs,
                 pdamp_fs=p.pdamp_fs, pressure_bar=p.pressure_bar, barostat=p.barostat,
                 seed=p.seed, thermo_every=p.thermo_every, fresh=fresh,
-            )),
+            ) + inp.cell_trace_commands(p.dump_every, RUN_TOKEN + inp.NPT_CELL_FILE, append=not fresh)),
         )
+
+    start, end = inp.mean_window(p.npt_steps, p.dump_every)
+    before, after = inp.mean_cell_commands(p.npt_steps, p.dump_every, is_triclinic(atoms),
+                                           inp.MEAN_CELL_FILE)
 
     def nvt_settings(fresh: bool) -> Block:
         return (
@@ -163,12 +175,15 @@ def build_plan(atoms: Atoms, spec: PotentialSpec, temperature_K: float, protocol
         resume=("continue from the last NPT restart", (f"read_restart {RUN_TOKEN}{inp.NPT_RESTART}",)),
         potential=potential, settings=npt_settings(True), settings_resume=npt_settings(False),
         steps=p.npt_steps, restart=inp.NPT_RESTART,
-        finish=("run and save the equilibrated state",
-                (f"run {p.npt_steps}", f"write_restart {inp.NPT_RESTART}")),
+        finish=(f"run, save the last state and the mean cell of steps {start}-{end} "
+                f"(the runner computes the same mean from {inp.NPT_CELL_FILE})",
+                (*before, f"run {p.npt_steps}", *after, f"write_restart {inp.NPT_RESTART}")),
     )
     nvt = PhasePlan(
         name="nvt", title=f"{title}: NVT production", system=system,
-        start=("state at the end of NPT", (f"read_restart {RUN_TOKEN}{inp.NPT_RESTART}",)),
+        start=(f"state at the end of NPT, moved into the mean cell of NPT steps {start}-{end} "
+               "(positions scaled)",
+               (f"read_restart {RUN_TOKEN}{inp.NPT_RESTART}", f"include {RUN_TOKEN}{inp.MEAN_CELL_FILE}")),
         resume=("continue from the last NVT restart", (f"read_restart {RUN_TOKEN}{inp.NVT_RESTART}",)),
         potential=potential, settings=nvt_settings(True), settings_resume=nvt_settings(False),
         steps=p.nvt_steps, restart=inp.NVT_RESTART,

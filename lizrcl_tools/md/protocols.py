@@ -98,6 +98,12 @@ class MDProtocol:
                 f"protocol {self.name!r}: chunk_steps ({self.chunk_steps}) must be a multiple "
                 f"of dump_every ({self.dump_every}) so restarts fall on dumped frames"
             )
+        if self.npt_steps % self.dump_every:
+            raise SetupError(
+                f"protocol {self.name!r}: NPT length ({self.npt_steps} steps) must be a "
+                f"multiple of dump_every ({self.dump_every}): the NPT cell is sampled every "
+                "dump_every steps for the mean production cell"
+            )
         if self.nvt_steps % self.dump_every:
             raise SetupError(
                 f"protocol {self.name!r}: NVT length ({self.nvt_steps} steps) must be a "

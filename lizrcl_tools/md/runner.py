@@ -7,6 +7,9 @@ One temperature = one run folder::
       in.npt.lammps    NPT input, reusable by hand (cd RUN && lmp -in in.npt.lammps)
       in.nvt.lammps    NVT input (reads npt.restart)
       npt.restart      written after every NPT chunk; the final one starts NVT
+      npt_cell.txt     NPT cell (lx ly lz xy xz yz, Å; volume, Å³) every dump_every steps
+      npt_mean_cell.lammps  change_box to the mean cell of the second half of NPT: NVT runs
+                       in that cell (positions scaled), not in the last NPT frame's
       nvt.restart      written after every NVT chunk
       nvt.lammpstrj    production trajectory: id type xu yu zu, sorted by id, every dump_every
       log.npt.lammps   LAMMPS logs per phase (appended across resumes)
@@ -46,7 +49,7 @@ from lizrcl_tools.md.phases import ChunkHook
 from lizrcl_tools.md.plan import build_plan
 from lizrcl_tools.md.protocols import MDProtocol
 from lizrcl_tools.md.record import COMPLETE, RUN_JSON, RUNNING, RunRecord, read_run_record, write_run_record
-from lizrcl_tools.md.thermo import plot_thermo, read_thermo, summarize
+from lizrcl_tools.md.thermo import mean_cell, plot_thermo, read_cell_trace, read_thermo, summarize
 from lizrcl_tools.potential import PotentialSpec
 
 __all__ = ["COMPLETE", "RUNNING", "RUN_JSON", "ChunkHook", "read_run_json", "run_folder_name", "run_md",
@@ -152,6 +155,7 @@ def run_md(
     npt_thermo = read_thermo(run_dir / inp.LOG_FILES["npt"])
     nvt_thermo = read_thermo(run_dir / inp.LOG_FILES["nvt"])
     record = record.updated(
+        npt_cell=_npt_cell_summary(run_dir, protocol),
         npt_last_half=summarize(npt_thermo, 0.5),
         nvt=summarize(nvt_thermo, 0.0),
         status=COMPLETE,
@@ -262,11 +266,28 @@ def _initial_record(
         "potential_sha256": potential_sha256(spec),
         "cell_frame": "LAMMPS: a along x, b in the xy plane (rows a, b, c)",
         "units": {"length": "A", "time": "fs", "temperature": "K", "pressure": "bar", "energy": "eV"},
-        "inputs": {"data": inp.DATA_FILE, "npt": inp.NPT_INPUT, "nvt": inp.NVT_INPUT},
+        "inputs": {"data": inp.DATA_FILE, "npt": inp.NPT_INPUT, "nvt": inp.NVT_INPUT,
+                   "mean_cell": inp.MEAN_CELL_FILE},
         "logs": dict(inp.LOG_FILES),
         "lizrcl_version": __version__,
         "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
+
+
+def _npt_cell_summary(run_dir: Path, protocol: MDProtocol) -> dict[str, Any] | None:
+    """NPT volume trace and the mean cell of its second half (the NVT cell), for run.json."""
+    if protocol.npt_steps == 0:
+        return None
+    trace = read_cell_trace(run_dir / inp.NPT_CELL_FILE)
+    mean = mean_cell(trace, inp.mean_window(protocol.npt_steps, protocol.dump_every))
+    return {
+        "file": inp.NPT_CELL_FILE,
+        "sample_every_steps": protocol.dump_every,
+        "step": trace["step"].tolist(),
+        "volume_A3": [round(float(v), 4) for v in trace["vol"]],
+        **mean,
+        "applied_by": inp.MEAN_CELL_FILE,
+    }
 
 
 def _check_same_run(path: Path, old: RunRecord, new: RunRecord) -> None:

@@ -97,3 +97,69 @@ def plot_thermo(
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def read_cell_trace(path: str | Path) -> dict[str, np.ndarray]:
+    """NPT cell trace written by ``fix ave/time`` (:data:`lizrcl_tools.md.inputs.NPT_CELL_FILE`).
+
+    Returns columns ``step`` and ``lx ly lz xy xz yz`` (Å), ``vol`` (Å³); rows repeated by a
+    resume keep the last one per step; empty dict when the file is missing or empty.
+    """
+    from lizrcl_tools.md.inputs import CELL_VARIABLES
+
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    rows: dict[int, list[float]] = {}
+    for line in path.read_text().splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#") or len(words) != 1 + len(CELL_VARIABLES):
+            continue
+        values = [float(w) for w in words]
+        rows[int(values[0])] = values
+    if not rows:
+        return {}
+    table = np.array([rows[s] for s in sorted(rows)])
+    out = {"step": table[:, 0].astype(int)}
+    out.update({name: table[:, i + 1] for i, name in enumerate(CELL_VARIABLES)})
+    return out
+
+
+def truncate_cell_trace(path: str | Path, step: int) -> None:
+    """Drop rows at and after ``step`` (LAMMPS writes the restart step again on resume)."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text().splitlines(keepends=True):
+        words = line.split()
+        if words and not words[0].startswith("#"):
+            try:
+                if int(float(words[0])) >= step:
+                    continue
+            except ValueError:
+                continue  # a row cut short by a kill
+        kept.append(line)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text("".join(kept))
+
+
+def mean_cell(trace: dict[str, np.ndarray], window: tuple[int, int]) -> dict[str, object]:
+    """Mean cell over the samples with ``window[0] <= step <= window[1]``.
+
+    Returns ``mean_cell_A`` (3×3 rows a, b, c, LAMMPS frame: means of lx, ly, lz, xy, xz,
+    yz, which keep a coupled xy tilt exact), ``mean_volume_A3`` and ``volume_std_A3`` (mean
+    and standard deviation of the sampled volumes), ``n_samples`` and ``window_steps``.
+    """
+    sel = (trace["step"] >= window[0]) & (trace["step"] <= window[1])
+    if not sel.any():
+        raise ValueError(f"no NPT cell samples between steps {window[0]} and {window[1]}")
+    m = {k: float(np.mean(trace[k][sel])) for k in ("lx", "ly", "lz", "xy", "xz", "yz")}
+    cell = [[m["lx"], 0.0, 0.0], [m["xy"], m["ly"], 0.0], [m["xz"], m["yz"], m["lz"]]]
+    return {
+        "mean_cell_A": cell,
+        "mean_volume_A3": float(np.mean(trace["vol"][sel])),
+        "volume_std_A3": float(np.std(trace["vol"][sel])),
+        "n_samples": int(sel.sum()),
+        "window_steps": [int(window[0]), int(window[1])],
+    }

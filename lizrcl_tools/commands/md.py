@@ -32,6 +32,10 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--n-atoms", type=int, help="target supercell size (0: use the cell as given)")
     g.add_argument("--npt-ps", type=float, help="NPT equilibration length, ps")
     g.add_argument("--nvt-ps", type=float, help="NVT production length, ps")
+    g.add_argument("--max-nvt-ps", type=float,
+                   help="adaptive NVT: extend production up to this length (ps) until err(D)/D <= --target-rel-err")
+    g.add_argument("--extend-nvt-ps", type=float, help="adaptive NVT: length of each extension, ps")
+    g.add_argument("--target-rel-err", type=float, help="adaptive NVT: relative error of D that stops a run (default 0.2)")
     g.add_argument("--timestep-fs", type=float, help="MD time step, fs (default 1)")
     g.add_argument("--dump-every", type=int, help="steps between trajectory frames")
     g.add_argument("--thermo-every", type=int, help="steps between log lines")
@@ -51,7 +55,8 @@ def protocol_from_args(args: argparse.Namespace):
         npt_ps=args.npt_ps, nvt_ps=args.nvt_ps, timestep_fs=args.timestep_fs,
         dump_every=args.dump_every, thermo_every=args.thermo_every, chunk_steps=args.chunk_steps,
         tdamp_fs=args.tdamp_fs, pdamp_fs=args.pdamp_fs, pressure_bar=args.pressure_bar,
-        barostat=args.barostat, seed=args.seed,
+        barostat=args.barostat, seed=args.seed, max_nvt_ps=args.max_nvt_ps,
+        extend_nvt_ps=args.extend_nvt_ps, target_rel_err=args.target_rel_err,
         temperatures_K=getattr(args, "temperatures", None),
     )
     if args.n_atoms is not None:
@@ -63,10 +68,18 @@ def describe(protocol, spec) -> str:
     """One paragraph stating what will run (printed before long runs)."""
     return (
         f"protocol {protocol.name}: {protocol.npt_ps:g} ps NPT ({protocol.barostat}, "
-        f"{protocol.pressure_bar:g} bar, pdamp {protocol.pdamp_fs:g} fs) + {protocol.nvt_ps:g} ps NVT "
+        f"{protocol.pressure_bar:g} bar, pdamp {protocol.pdamp_fs:g} fs) + {_nvt_length(protocol)} NVT "
         f"(Nose-Hoover, tdamp {protocol.tdamp_fs:g} fs), step {protocol.timestep_fs:g} fs, "
         f"frame every {protocol.dump_every} steps, seed {protocol.seed}; potential {spec.name}"
     )
+
+
+def _nvt_length(protocol) -> str:
+    if not protocol.adaptive:
+        return f"{protocol.nvt_ps:g} ps"
+    ext = protocol.extend_nvt_steps * protocol.timestep_fs / 1000.0
+    return (f"{protocol.nvt_ps:g} ps (+{ext:g} ps at a time up to {protocol.max_nvt_ps:g} ps "
+            f"until err(D)/D <= {protocol.target_rel_err:g})")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

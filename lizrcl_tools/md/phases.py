@@ -163,34 +163,70 @@ def mean_cell_text(run_dir: Path, lmp, protocol: MDProtocol) -> str:
 
 
 def run_nvt(run_dir: Path, plan: PhasePlan, spec: PotentialSpec, protocol: MDProtocol, bar,
-            on_chunk: ChunkHook | None, speed: Speed) -> dict[str, Any]:
-    """NVT phase with the trajectory dump; on resume the dump is trimmed to the restart first."""
+            on_chunk: ChunkHook | None, speed: Speed, segments_done: Sequence[dict] = (),
+            on_segment: Callable[[dict], None] | None = None) -> dict[str, Any]:
+    """NVT phase with the trajectory dump, of fixed or adaptive length.
+
+    On resume the dump is first cut after the restart step's frame; that frame is dropped
+    only when LAMMPS is about to continue (it writes the frame again). An adaptive run
+    (:mod:`lizrcl_tools.md.adaptive`) takes its earlier decisions from ``segments_done`` and
+    reports each new one to ``on_segment``.
+
+    Returns ``cell_A``, ``ns_per_day``, ``lammps_version``, ``nvt_steps`` (the production
+    length reached) and ``segments`` (None for a fixed length).
+    """
     restart = run_dir / plan.restart
     dump_file = run_dir / inp.DUMP_FILE
     fresh = not restart.exists()
+    step = 0
     if not fresh:
-        # The restart's step is read before the dump is reopened so the trim happens first.
         step = restart_step(run_dir, plan)
-        # LAMMPS rewrites the frame at the restart step when it continues; a run stopped after
-        # its last restart does not continue, so its last frame stays.
-        end = step if step < plan.steps else step + 1
-        kept = dumpio.truncate_before(dump_file, end)
-        if kept != list(range(0, end, protocol.dump_every)):
+        kept = dumpio.truncate_before(dump_file, step + 1)
+        if kept != list(range(0, step + 1, protocol.dump_every)):
             raise RunFailed(
-                f"{dump_file} does not hold the frames before restart step {step} "
+                f"{dump_file} does not hold the frames up to restart step {step} "
                 f"({short(kept)}); delete {run_dir} and run again"
             )
+    first, extend, most = protocol.nvt_steps, protocol.extend_nvt_steps, protocol.max_nvt_steps
+    trim_pending = not fresh
     lmp = open_lammps(run_dir, plan.blocks(fresh, run_dir), spec, "nvt")
+
+    def run_to(end: int) -> None:
+        nonlocal trim_pending
+        bar.total = protocol.npt_steps + end
+        bar.refresh()
+        if current_step(lmp) >= end:
+            return
+        if trim_pending:
+            dumpio.truncate_before(dump_file, current_step(lmp))
+            trim_pending = False
+        advance(lmp, run_dir, "nvt", end, protocol, restart, bar, on_chunk, speed)
+
     try:
-        bar.update(min(current_step(lmp), plan.steps))
+        bar.update(min(step, first))
         cell = current_cell(lmp)
-        advance(lmp, run_dir, "nvt", plan.steps, protocol, restart, bar, on_chunk, speed)
+        segments = None
+        if protocol.adaptive:
+            from lizrcl_tools.md import adaptive
+
+            def estimate(end: int):
+                run_to(end)
+                return adaptive.estimate_from_run(run_dir)
+
+            segments = adaptive.adaptive_segments(
+                estimate, first, extend, most, protocol.target_rel_err, protocol.timestep_fs,
+                done=segments_done, on_segment=on_segment,
+            )
+            final = segments[-1]["end_step"]
+        else:
+            run_to(first)
+            final = first
         version = int(lmp.version())
     finally:
         lmp.close()
     ns_day = speed.ns_per_day
     return {"cell_A": cell, "ns_per_day": None if math.isnan(ns_day) else round(ns_day, 4),
-            "lammps_version": version}
+            "lammps_version": version, "nvt_steps": final, "segments": segments}
 
 
 def progress_bar(total: int, desc: str, enabled: bool):

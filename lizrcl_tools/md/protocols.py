@@ -63,6 +63,14 @@ class MDProtocol:
         ``aniso``.
     seed : int
         Seed of the initial Gaussian velocities (recorded in run.json).
+    max_nvt_ps : float or None
+        Adaptive NVT length (:mod:`lizrcl_tools.md.adaptive`): when above ``nvt_ps``, the run
+        extends itself after ``nvt_ps`` by ``extend_nvt_ps`` at a time, up to this many ps,
+        until the mobile ion's D has ``err / D <= target_rel_err``. None: fixed ``nvt_ps``.
+    extend_nvt_ps : float or None
+        Length of each extension, ps (default ``nvt_ps``).
+    target_rel_err : float
+        Relative standard error of D at which an adaptive run stops.
     """
 
     name: str
@@ -79,12 +87,18 @@ class MDProtocol:
     pressure_bar: float = 1.0
     barostat: str = "couple-xy"
     seed: int = 20260101
+    max_nvt_ps: float | None = None
+    extend_nvt_ps: float | None = None
+    target_rel_err: float = 0.2
 
     def __post_init__(self) -> None:
         # NaN passes every "< 0" test and int(round(nan)) fails late, inside the run: check
         # finiteness first, so a bad value stops before a run folder exists.
-        for field in ("npt_ps", "nvt_ps", "timestep_fs", "tdamp_fs", "pdamp_fs", "pressure_bar"):
+        for field in ("npt_ps", "nvt_ps", "timestep_fs", "tdamp_fs", "pdamp_fs", "pressure_bar",
+                      "max_nvt_ps", "extend_nvt_ps", "target_rel_err"):
             value = getattr(self, field)
+            if value is None and field in ("max_nvt_ps", "extend_nvt_ps"):
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise SetupError(f"protocol {self.name!r}: {field} must be a finite number, got {value!r}")
         for field in ("npt_ps", "nvt_ps", "timestep_fs", "tdamp_fs", "pdamp_fs"):
@@ -109,6 +123,17 @@ class MDProtocol:
                 f"protocol {self.name!r}: NVT length ({self.nvt_steps} steps) must be a "
                 f"multiple of dump_every ({self.dump_every})"
             )
+        if self.target_rel_err <= 0:
+            raise SetupError(f"protocol {self.name!r}: target_rel_err must be positive")
+        if self.max_nvt_ps is not None and self.max_nvt_ps < self.nvt_ps:
+            raise SetupError(f"protocol {self.name!r}: max_nvt_ps ({self.max_nvt_ps:g}) is below "
+                             f"nvt_ps ({self.nvt_ps:g})")
+        if self.extend_nvt_ps is not None and self.extend_nvt_ps <= 0:
+            raise SetupError(f"protocol {self.name!r}: extend_nvt_ps must be positive")
+        for field, steps in (("max_nvt_ps", self.max_nvt_steps), ("extend_nvt_ps", self.extend_nvt_steps)):
+            if steps % self.dump_every:
+                raise SetupError(f"protocol {self.name!r}: {field} ({steps} steps) must be a multiple "
+                                 f"of dump_every ({self.dump_every})")
         if self.barostat not in BAROSTATS:
             raise SetupError(f"unknown barostat {self.barostat!r}; choose one of {', '.join(BAROSTATS)}")
         if any(not math.isfinite(t) or t <= 0 for t in self.temperatures_K):
@@ -124,6 +149,24 @@ class MDProtocol:
     def nvt_steps(self) -> int:
         """NVT steps (``nvt_ps`` / ``timestep_fs``, rounded)."""
         return int(round(self.nvt_ps * 1000.0 / self.timestep_fs))
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether NVT extends itself toward ``target_rel_err`` (``max_nvt_ps > nvt_ps``)."""
+        return self.max_nvt_ps is not None and self.max_nvt_steps > self.nvt_steps
+
+    @property
+    def max_nvt_steps(self) -> int:
+        """Longest NVT production (steps): ``max_nvt_ps``, or ``nvt_ps`` when not adaptive."""
+        if self.max_nvt_ps is None:
+            return self.nvt_steps
+        return int(round(self.max_nvt_ps * 1000.0 / self.timestep_fs))
+
+    @property
+    def extend_nvt_steps(self) -> int:
+        """Steps added by each NVT extension."""
+        ext = self.nvt_ps if self.extend_nvt_ps is None else self.extend_nvt_ps
+        return int(round(ext * 1000.0 / self.timestep_fs))
 
     @property
     def n_frames(self) -> int:
@@ -142,6 +185,8 @@ class MDProtocol:
         data = dataclasses.asdict(self)
         data["temperatures_K"] = list(self.temperatures_K)
         data.update(npt_steps=self.npt_steps, nvt_steps=self.nvt_steps)
+        if self.adaptive:
+            data.update(max_nvt_steps=self.max_nvt_steps, extend_nvt_steps=self.extend_nvt_steps)
         return data
 
 

@@ -28,6 +28,7 @@ folder whose run.json says ``complete`` is returned untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import warnings
@@ -138,15 +139,24 @@ def run_md(
     total = protocol.npt_steps + protocol.nvt_steps
     bar = phases.progress_bar(total, f"T={temperature_K:g} K", progress)
     t_start = time.perf_counter()
+    segments = list(record.nvt_segments or ())
+
+    def save_segment(segment: dict[str, Any]) -> None:
+        # Each adaptive decision is saved at once: a resumed run continues from it.
+        nonlocal record
+        segments.append(segment)
+        record = record.updated(nvt_segments=list(segments))
+        write_run_record(run_dir, record)
+
     try:
         phases.run_npt(run_dir, plan.npt, spec, protocol, bar, on_chunk,
                        phases.Speed(protocol.timestep_fs))
         info = phases.run_nvt(run_dir, plan.nvt, spec, protocol, bar, on_chunk,
-                              phases.Speed(protocol.timestep_fs))
+                              phases.Speed(protocol.timestep_fs), segments, save_segment)
     finally:
         bar.close()
     steps = dumpio.dump_steps(run_dir / inp.DUMP_FILE)
-    expected = list(range(0, protocol.nvt_steps + 1, protocol.dump_every))
+    expected = list(range(0, info["nvt_steps"] + 1, protocol.dump_every))
     if steps != expected:
         raise RunFailed(
             f"{run_dir / inp.DUMP_FILE}: frames at steps {phases.short(steps)}, expected {phases.short(expected)}"
@@ -156,6 +166,9 @@ def run_md(
     nvt_thermo = read_thermo(run_dir / inp.LOG_FILES["nvt"])
     record = record.updated(
         npt_cell=_npt_cell_summary(run_dir, protocol),
+        nvt_segments=info["segments"],
+        nvt_steps=info["nvt_steps"],
+        n_frames_expected=info["nvt_steps"] // protocol.dump_every + 1,
         npt_last_half=summarize(npt_thermo, 0.5),
         nvt=summarize(nvt_thermo, 0.0),
         status=COMPLETE,
@@ -293,6 +306,12 @@ def _npt_cell_summary(run_dir: Path, protocol: MDProtocol) -> dict[str, Any] | N
 def _check_same_run(path: Path, old: RunRecord, new: RunRecord) -> None:
     """Refuse a folder that belongs to another run (different settings)."""
     old_d, new_d = old.to_dict(), new.to_dict()
+    # Protocol fields added after a folder was written count as their defaults there.
+    old_protocol, new_protocol = old_d.get("protocol"), new_d.get("protocol")
+    if isinstance(old_protocol, dict) and isinstance(new_protocol, dict):
+        defaults = {f.name: f.default for f in dataclasses.fields(MDProtocol)}
+        new_d["protocol"] = {k: v for k, v in new_protocol.items()
+                             if k in old_protocol or defaults.get(k, object()) != v}
     keys = [k for k in _IDENTITY if k in old_d or k not in _FINGERPRINTS]
     if "potential_sha256" not in old_d:
         keys.append("potential")

@@ -248,6 +248,15 @@ def test_protocols():
     for p in (paper, quick):
         assert (p.tdamp_fs, p.pdamp_fs, p.barostat) == (100.0, 1000.0, "couple-xy")
     assert quick.with_overrides(nvt_ps=2.0, seed=None).nvt_steps == 2000
+    # The quick job fits 15 min on 2 cores at the slowest measured MACE step (55 ms) plus the
+    # ~30 % of D3 dispersion: worst-case steps over its three temperatures.
+    assert quick.adaptive and quick.target_rel_err == 0.2
+    worst_steps = len(quick.temperatures_K) * (quick.npt_steps + quick.max_nvt_steps)
+    assert worst_steps * 0.055 * 1.3 <= 15 * 60
+    # An NVT length asked for without a budget is a fixed length; with one, adaptive.
+    assert not quick.with_overrides(nvt_ps=4.0).adaptive
+    assert quick.with_overrides(nvt_ps=2.5).max_nvt_steps == 2500
+    assert quick.with_overrides(nvt_ps=1.0, max_nvt_ps=2.0).adaptive
     with pytest.raises(SetupError, match="multiple of dump_every"):
         quick.with_overrides(chunk_steps=15)
     with pytest.raises(SetupError, match="barostat"):
@@ -291,6 +300,9 @@ def test_cli_conductivity_end_to_end(tmp_path, capsys):
     assert rc == 0
     text = capsys.readouterr().out
     assert "Ea =" in text and "2000.0" in text and "2600.0" in text
+    # The quick job says what its number is: an estimate from hot short runs, with an error bar.
+    banner = next(line for line in text.splitlines() if line.startswith("ESTIMATE from hot, short runs"))
+    assert "at 2000/2600 K" in banner and "sigma(300 K) =" in banner and "±" in banner
     assert (out / "analysis" / "conductivity.json").is_file()
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["T2000", "T2600"]
 

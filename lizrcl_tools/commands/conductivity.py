@@ -34,10 +34,25 @@ def _run(args: argparse.Namespace) -> int:
         print(f"potential {spec.name}: the rigid-ion test potential; it exercises the pipeline, its "
               "numbers are not Li2ZrCl6 physics (shipped MACE model: --potential mace)")
     if protocol.name == "quick":
-        print("quick protocol: small cell, short runs and high temperatures so D is measurable in "
-              "minutes; use --protocol paper for the study's settings")
+        print("quick protocol: an ESTIMATE from hot, short runs (small cell, high temperatures, "
+              "picoseconds of MD), reported with its error bar; use --protocol paper for the "
+              "study's settings")
     result, _ = run_conductivity(spec, protocol, args.output, structure=args.structure,
                                  progress=not args.no_progress)
     print(format_table(result))
+    if protocol.name == "quick":
+        print(estimate_banner(result))
     print(f"results: {args.output}/analysis/conductivity.json")
     return 0
+
+
+def estimate_banner(result) -> str:
+    """One line saying what the quick job's number is: an extrapolated estimate ± its error."""
+    temps = "/".join(f"{r.T_K:g}" for r in result.temperatures)
+    fit = result.arrhenius
+    if fit is None:
+        return (f"ESTIMATE from hot, short runs at {temps} K: no Arrhenius fit (needs two or "
+                "more temperatures), so no 300 K value")
+    return (f"ESTIMATE from hot, short runs at {temps} K, extrapolated to 300 K: "
+            f"sigma(300 K) = {fit.sigma_300K_mS_cm:.3g} ± {fit.sigma_300K_err_mS_cm:.2g} mS/cm, "
+            f"Ea = {fit.Ea_eV:.3f} ± {fit.Ea_err_eV:.3f} eV (1 standard error)")

@@ -26,12 +26,14 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("protocol (defaults from --protocol; every value can be overridden)")
     g.add_argument(
         "--protocol", choices=sorted(PROTOCOLS), default=DEFAULT_PROTOCOL,
-        help="quick: 54 atoms, 1 ps NPT + 6 ps NVT at 600/750/900 K (~20 min with the shipped MACE on 2 cores); "
+        help="quick: an estimate from hot, short runs: 54 atoms, 1 ps NPT + 2-3 ps NVT (adaptive, err(D)/D <= 20%%) "
+        "at 600/750/900 K (<= 15 min with the shipped MACE on 2 cores); "
         "paper: 432 atoms, 10 ps NPT + 100 ps NVT at 300-450 K (default: %(default)s)",
     )
     g.add_argument("--n-atoms", type=int, help="target supercell size (0: use the cell as given)")
     g.add_argument("--npt-ps", type=float, help="NPT equilibration length, ps")
-    g.add_argument("--nvt-ps", type=float, help="NVT production length, ps")
+    g.add_argument("--nvt-ps", type=float,
+                   help="NVT production length, ps (fixed unless --max-nvt-ps is also given)")
     g.add_argument("--max-nvt-ps", type=float,
                    help="adaptive NVT: extend production up to this length (ps) until err(D)/D <= --target-rel-err")
     g.add_argument("--extend-nvt-ps", type=float, help="adaptive NVT: length of each extension, ps")

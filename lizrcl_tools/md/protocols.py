@@ -6,15 +6,22 @@ Two are registered:
     the SSW-NN study's production settings: 432-atom cell, 10 ps NPT then 100 ps NVT at
     300–450 K, 1 fs step.
 ``quick`` (default)
-    a 54-atom cell (2 trigonal Li2ZrCl6 cells), 1 ps NPT and 6 ps NVT at 600, 750 and 900 K:
-    3 × 7,000 steps, about 20 minutes on this 2-core machine with the shipped float32 MACE
-    in the plugin pair style (19.4 min measured, 53–59 ms/step for 54 atoms). The
-    temperatures are higher than the paper's so that Li hops within picoseconds. The length
-    is set by the Li cage: at 600 K the MSD stays sub-diffusive (d ln MSD / d ln t ≈ 0.6)
-    for the first ~0.6 ps, and the fit window has to start after it (analysis.diffusion), so
-    2 ps runs left no window. 601 frames, 10 fs apart. Use it to see the pipeline work and
-    the trend, not for room-temperature numbers.
+    an estimate from hot, short runs: a 54-atom cell (2 trigonal Li2ZrCl6 cells) at 600, 750
+    and 900 K, 1 ps NPT, then NVT of 2 ps extended by 0.5 ps at a time up to 3 ps until the Li
+    D has err/D <= 20 % (:mod:`lizrcl_tools.md.adaptive`). The temperatures are higher than
+    the paper's so that Li hops within picoseconds; σ(300 K) is an Arrhenius extrapolation
+    and is printed with its error bar. Use it to see the pipeline work and the trend, not for
+    room-temperature numbers.
 
+    Budget (sized for ≤ 15 min of MD on 2 cores with the shipped float32 MACE, 54 atoms):
+    at most 3 × (1,000 NPT + 3,000 NVT) = 12,000 steps. Measured step cost 40–55 ms without
+    dispersion; D3(BJ) adds ~30 % → 52–72 ms. Worst case 12,000 × 71.5 ms = 858 s = 14.3 min;
+    at 47 ms × 1.3 = 61 ms it is 12.2 min; without D3 at 47 ms, 9.4 min. Runs that reach the
+    target at 2 ps save a quarter of their NVT. Setup, model loading and the per-segment D
+    estimates add seconds per temperature. (The previous fixed 1 + 6 ps took 19.4 min at
+    53–59 ms/step.) The Li cage at 600 K lasts ~0.6 ps (d ln MSD / d ln t ≈ 0.6 before it),
+    so the fit window needs the longer segments there: a segment without a fit window never
+    stops a run early.
 Both use a Nosé–Hoover thermostat with 100 fs damping and a Nosé–Hoover barostat with 1000 fs
 damping at 1 bar, with x/y coupled (``couple xy``) so trigonal/layered cells keep their 120°
 angle while c relaxes freely.
@@ -174,8 +181,14 @@ class MDProtocol:
         return self.nvt_steps // self.dump_every + 1
 
     def with_overrides(self, **changes: object) -> "MDProtocol":
-        """Copy with the given fields changed; None values are ignored (unset CLI options)."""
+        """Copy with the given fields changed; None values are ignored (unset CLI options).
+
+        An ``nvt_ps`` given without ``max_nvt_ps`` makes the NVT length fixed (not adaptive).
+        """
         changes = {k: v for k, v in changes.items() if v is not None}
+        # An NVT length asked for without a budget means "run this long": fixed length.
+        if "nvt_ps" in changes and "max_nvt_ps" not in changes:
+            changes["max_nvt_ps"] = None
         if "temperatures_K" in changes:
             changes["temperatures_K"] = tuple(float(t) for t in changes["temperatures_K"])
         return dataclasses.replace(self, **changes)
@@ -193,7 +206,8 @@ class MDProtocol:
 PROTOCOLS: dict[str, MDProtocol] = {
     "quick": MDProtocol(
         name="quick", temperatures_K=(600.0, 750.0, 900.0), n_atoms=54,
-        npt_ps=1.0, nvt_ps=6.0, dump_every=10, thermo_every=100, chunk_steps=500,
+        npt_ps=1.0, nvt_ps=2.0, dump_every=10, thermo_every=100, chunk_steps=500,
+        max_nvt_ps=3.0, extend_nvt_ps=0.5, target_rel_err=0.2,
     ),
     "paper": MDProtocol(
         name="paper", temperatures_K=(300.0, 350.0, 400.0, 450.0), n_atoms=432,

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from lizrcl_tools._deprecated import renamed
 from lizrcl_tools.errors import ParseError, SetupError
 
 
@@ -135,8 +136,8 @@ def _guess_format(path: Path) -> str:
     )
 
 
-def read_frames(path: str | os.PathLike, format: str | None = None) -> Iterator[Any]:
-    """Yield every structure in a file, lazily, whatever ASE format it is in.
+def iter_structures(path: str | os.PathLike, format: str | None = None) -> Iterator[Any]:
+    """Yield every structure (ASE ``Atoms``) in a file, lazily, whatever ASE format it is in.
 
     Unlike :func:`ase.io.iread`, this also reads single-frame formats (POSCAR, CIF, LAMMPS
     data), reads LAMMPS data files with the toolkit's type order (type 1 = Li, 2 = Zr,
@@ -195,11 +196,14 @@ def read_frames(path: str | os.PathLike, format: str | None = None) -> Iterator[
 
 
 def read_structure(path: str | os.PathLike, index: int = 0, format: str | None = None) -> Any:
-    """Return one structure (frame ``index``, default the first) of a file; see :func:`read_frames`."""
+    """Return one structure (frame ``index``, default the first) of a file; see :func:`iter_structures`."""
     from lizrcl_tools.errors import ParseError
 
-    frames = list(read_frames(path, format=format))
+    frames = list(iter_structures(path, format=format))
     try:
         return frames[index]
     except IndexError:
         raise ParseError(path, f"frame {index} requested but the file holds {len(frames)}") from None
+
+
+read_frames = renamed(iter_structures, "lizrcl_tools.fileio.read_frames")

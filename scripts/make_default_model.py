@@ -285,10 +285,10 @@ def _config(args):
 
 def train_stage(args) -> None:
     """Train on train_pool.extxyz into WORK/train (resumes mace's checkpoint)."""
-    from lizrcl_tools.dataset.labelling import read_frames
+    from lizrcl_tools.dataset.labelling import read_labelled_frames
     from lizrcl_tools.potential.train import train
 
-    result = train(read_frames(args.work / "train_pool.extxyz"), args.work / "train",
+    result = train(read_labelled_frames(args.work / "train_pool.extxyz"), args.work / "train",
                    _config(args))
     print(f"[train] model {result.model_path}; valid: "
           f"{result.report['valid']['energy_rmse_meV_per_atom']:.2f} meV/atom, "

@@ -99,3 +99,20 @@ def test_walls_between_stages():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_renamed_frame_readers_keep_their_old_names_for_one_release(tmp_path):
+    from ase.build import bulk
+
+    from lizrcl_tools import fileio
+    from lizrcl_tools.dataset import labelling
+
+    path = tmp_path / "two.extxyz"
+    frames = [bulk("Cu", cubic=True), bulk("Cu", cubic=True) * (1, 1, 2)]
+    fileio.write_atoms_atomic(path, frames)
+    new_any = list(fileio.iter_structures(path))
+    new_labelled = labelling.read_labelled_frames(path)
+    for old, new in ((fileio.read_frames, new_any), (labelling.read_frames, new_labelled)):
+        with pytest.warns(DeprecationWarning, match=r"read_frames is deprecated, use .*\.(iter_structures|read_labelled_frames)"):
+            got = list(old(path))
+        assert [len(a) for a in got] == [len(a) for a in new] == [4, 8]

@@ -25,7 +25,11 @@ import numpy as np
 from ase import Atoms
 
 from lizrcl_tools import keys
-from lizrcl_tools.errors import ParseError, SetupError
+from lizrcl_tools.dataset.labelling import iter_labelled_frames
+from lizrcl_tools.errors import ParseError
+
+# The one extxyz training-file reader lives with the labelling that writes those files.
+iread_training_file = iter_labelled_frames
 
 
 def reduced_formula(symbols: Iterable[str]) -> str:
@@ -138,23 +142,6 @@ def dataset_stats(frames: Iterable[Atoms]) -> dict[str, Any]:
     return _accumulate(frames)[0]
 
 
-def iread_training_file(path: str | os.PathLike) -> Iterable[Atoms]:
-    """Stream the frames of an extxyz training file; a malformed file is a ParseError."""
-    import ase.io
-    from ase.io.extxyz import XYZError
-
-    path = Path(path)
-    if not path.is_file():
-        raise SetupError(f"{path}: no such file")
-    n = 0
-    try:
-        for atoms in ase.io.iread(path, index=":", format="extxyz"):
-            n += 1
-            yield atoms
-    except (XYZError, ValueError, IndexError, KeyError) as exc:
-        raise ParseError(path, f"frame {n} (0-based) is not readable extxyz: {exc}") from exc
-
-
 def plot_stats(stats: dict[str, Any], samples: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     """Write a four-panel PNG: energy/atom and force-component histograms, x and config_type counts."""
     import matplotlib
@@ -191,7 +178,7 @@ def plot_stats(stats: dict[str, Any], samples: dict[str, np.ndarray], path: str 
 
 def stats_of_file(path: str | os.PathLike, plot: str | os.PathLike | None = None) -> dict[str, Any]:
     """:func:`dataset_stats` of an extxyz file, optionally with the PNG of :func:`plot_stats`."""
-    stats, samples = _accumulate(iread_training_file(path))
+    stats, samples = _accumulate(iter_labelled_frames(path))
     if stats["n_frames"] == 0:
         raise ParseError(path, "no frames")
     if plot is not None:

@@ -284,13 +284,13 @@ def evaluate_file(
         See :func:`error_report`; also ``data`` and ``model`` paths.
     """
     from lizrcl_tools.dataset.references import load_mace
-    from lizrcl_tools.dataset.labelling import read_frames
+    from lizrcl_tools.dataset.labelling import read_labelled_frames
 
     if model is None:
         model = default_model_path()
         if model is None:
             raise SetupError("no default model is shipped in lizrcl_tools/data/; pass --model")
-    frames = read_frames(data)
+    frames = read_labelled_frames(data)
     missing = [i for i, a in enumerate(frames) if keys.REF_ENERGY not in a.info]
     if missing:
         raise ParseError(data, f"{len(missing)} frames lack {keys.REF_ENERGY} (first: frame "

@@ -45,7 +45,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lizrcl_tools.errors import PresetError, SetupError
-from lizrcl_tools.fileio import read_frames, write_json_atomic, write_text_atomic
+from lizrcl_tools.fileio import iter_structures, write_json_atomic, write_text_atomic
 from lizrcl_tools.keys import ELEMENTS
 from lizrcl_tools.vasp.presets import (
     IncarChange,
@@ -213,7 +213,7 @@ def _frames(label: str, payload: Any, fmt: str | None) -> Iterator[Any]:
     if isinstance(payload, list):
         yield from payload
         return
-    yield from read_frames(payload, format=fmt)
+    yield from iter_structures(payload, format=fmt)
 
 
 # --------------------------------------------------------------------------- per frame

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -66,6 +67,25 @@ def write_text_atomic(target: str | os.PathLike, text: str, overwrite: bool = Tr
 def write_json_atomic(target: str | os.PathLike, data: Any, overwrite: bool = True) -> Path:
     """Write ``data`` as indented JSON to ``target`` atomically and return the path."""
     return write_text_atomic(target, json.dumps(data, indent=2, sort_keys=False) + "\n", overwrite)
+
+
+def jsonable(value: Any, nan_to_null: bool = True) -> Any:
+    """Copy of ``value`` that :func:`json.dumps` writes as standard JSON.
+
+    Dicts, lists and tuples are copied recursively (tuples become lists); numpy scalars and
+    arrays become Python numbers and lists; with ``nan_to_null`` NaN and ±inf become None
+    (standard JSON has no NaN), otherwise they are kept (Python's json writes ``NaN``).
+    """
+    if isinstance(value, dict):
+        return {k: jsonable(v, nan_to_null) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v, nan_to_null) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        # numpy scalar (tolist gives the Python number) or array (nested lists)
+        return jsonable(value.tolist(), nan_to_null)
+    if nan_to_null and isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def read_json(path: str | os.PathLike) -> Any:

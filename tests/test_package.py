@@ -116,3 +116,28 @@ def test_renamed_frame_readers_keep_their_old_names_for_one_release(tmp_path):
         with pytest.warns(DeprecationWarning, match=r"read_frames is deprecated, use .*\.(iter_structures|read_labelled_frames)"):
             got = list(old(path))
         assert [len(a) for a in got] == [len(a) for a in new] == [4, 8]
+
+
+def test_one_composition_x_and_one_json_helper_with_old_names_kept():
+    import json
+
+    import numpy as np
+    from ase import Atoms
+
+    from lizrcl_tools.dataset.stats import composition_x
+    from lizrcl_tools.fileio import jsonable
+    from lizrcl_tools.potential import evaluate
+
+    with pytest.warns(DeprecationWarning, match="dataset.stats.composition_x"):
+        old = evaluate.composition_x(Atoms("Li2ZrCl6"))
+    assert old == composition_x(Atoms("Li2ZrCl6")) == pytest.approx(1 / 3)
+    with pytest.warns(DeprecationWarning):
+        assert np.isnan(evaluate.composition_x(Atoms("Cl2")))  # the old NaN, for one release
+
+    report = {"a": np.float64("nan"), "b": [np.int64(3), (1.5, float("inf"))], "c": np.arange(2)}
+    clean = jsonable(report)
+    assert clean == {"a": None, "b": [3, [1.5, None]], "c": [0, 1]}
+    json.loads(json.dumps(clean, allow_nan=False))  # standard JSON
+    assert np.isnan(jsonable(report, nan_to_null=False)["a"])
+    with pytest.warns(DeprecationWarning, match="fileio.jsonable"):
+        assert evaluate.json_safe(report) == clean

@@ -51,11 +51,29 @@ def _reduced_formula(counts: tuple[tuple[str, int], ...]) -> str:
     return "".join(f"{e}{n // divisor if n // divisor > 1 else ''}" for e, n in ordered)
 
 
-def composition_x(symbols: Iterable[str]) -> float | None:
-    """x of (LiCl)1−x(ZrCl4)x for a charge-neutral Li/Zr/Cl frame, else None."""
+def composition_x(frame: Atoms | Iterable[str], neutral_only: bool = True) -> float | None:
+    """x of (LiCl)1−x(ZrCl4)x, ``N_Zr / (N_Li + N_Zr)``, of a frame.
+
+    Parameters
+    ----------
+    frame : ase.Atoms or iterable of str
+        The frame, or its chemical symbols.
+    neutral_only : bool
+        True (default): x only for a charge-neutral frame made of Li, Zr and Cl alone
+        (Cl = Li + 4 Zr), else None. False: the ratio for any frame holding Li or Zr, other
+        elements and charge ignored (used to bin error reports).
+
+    Returns
+    -------
+    float or None
+        x in [0, 1]; None when it is not defined (no Li or Zr, or outside the series).
+    """
+    symbols = frame.get_chemical_symbols() if isinstance(frame, Atoms) else frame
     counts = Counter(symbols)
     li, zr, cl = counts.get("Li", 0), counts.get("Zr", 0), counts.get("Cl", 0)
-    if set(counts) - set(keys.ELEMENTS) or li + zr == 0 or cl != li + 4 * zr:
+    if li + zr == 0:
+        return None
+    if neutral_only and (set(counts) - set(keys.ELEMENTS) or cl != li + 4 * zr):
         return None
     return zr / (li + zr)
 

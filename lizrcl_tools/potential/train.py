@@ -289,7 +289,8 @@ def train(
         Model path, the report (``train``/``valid``/``test`` sub-reports) and the command run.
     """
     from lizrcl_tools.dataset.references import load_mace
-    from lizrcl_tools.potential.evaluate import evaluate_frames, format_report, json_safe
+    from lizrcl_tools.fileio import jsonable
+    from lizrcl_tools.potential.evaluate import evaluate_frames, format_report
     from lizrcl_tools.fileio import write_atoms_atomic, write_json_atomic, write_text_atomic
 
     work = Path(work_dir).resolve()
@@ -310,7 +311,7 @@ def train(
     write_json_atomic(work / "split.json", {
         "seed": config.seed, "n_frames": len(frames),
         "counts": {k: len(v) for k, v in split.items()}, "indices": split,
-        "config": json_safe(dataclasses.asdict(config)), "command": command,
+        "config": jsonable(dataclasses.asdict(config)), "command": command,
     })
 
     t0 = time.time()
@@ -329,7 +330,7 @@ def train(
         report[name] = evaluate_frames(subset, calc, plot_path=work / f"parity_{name}.png",
                                        title=f"{config.name}: {name}", progress=progress)
         text.append(format_report(report[name], title=f"== {name} ({len(subset)} frames) =="))
-    write_json_atomic(work / "report.json", json_safe(report))
+    write_json_atomic(work / "report.json", jsonable(report))
     write_text_atomic(work / "report.txt", "\n\n".join(text) + "\n")
     return TrainResult(model_path, work, report, command)
 

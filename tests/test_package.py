@@ -141,3 +141,19 @@ def test_one_composition_x_and_one_json_helper_with_old_names_kept():
     assert np.isnan(jsonable(report, nan_to_null=False)["a"])
     with pytest.warns(DeprecationWarning, match="fileio.jsonable"):
         assert evaluate.json_safe(report) == clean
+
+
+def test_tests_never_skip_on_a_broken_import_of_our_own_code():
+    """importorskip is for optional third-party packages; our modules and scripts must import."""
+    import re
+    from pathlib import Path
+
+    ours = {p.stem for p in (Path(lizrcl_tools.__file__).parents[1] / "scripts").glob("*.py")}
+    pattern = re.compile(r"importorskip\(\s*[\"']([\w.]+)[\"']")
+    offenders = [
+        f"{path.name}: {name}"
+        for path in sorted(Path(__file__).parent.glob("*.py"))
+        for name in pattern.findall(path.read_text(encoding="utf-8"))
+        if name.split(".")[0] == "lizrcl_tools" or name in ours
+    ]
+    assert offenders == []

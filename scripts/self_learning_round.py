@@ -269,8 +269,7 @@ LI_RICH_MD_PLAN = (
 def all_x_cells(seed: int, n_frames: int = 100) -> list:
     """Random decorations over the whole series, 0 ≤ x ≤ 1 (config_type mixed).
 
-    Same draw as
-    ``make_default_model.static_frames`` (±4 % strain, 0.02–0.12 Å rattle).
+    Same draw as ``make_default_model.static_frames`` (±4 % strain, 0.02–0.12 Å rattle).
     """
     return _random_cells(seed, n_frames, lambda rng: float(rng.uniform(0.0, 1.0)))
 

@@ -47,16 +47,15 @@ import numpy as np
 from lizrcl_tools.errors import PresetError, SetupError
 from lizrcl_tools.fileio import iter_structures, write_json_atomic, write_text_atomic
 from lizrcl_tools.keys import ELEMENTS
-from lizrcl_tools.vasp.presets import (
+from lizrcl_tools.vasp.incar import (
     IncarChange,
-    Preset,
     check_incar_value,
     known_incar_tags,
-    load_preset,
     merge_incar,
     render_incar,
-    render_kpoints,
 )
+from lizrcl_tools.vasp.kpoints import render_kpoints
+from lizrcl_tools.vasp.presets import Preset, load_preset
 
 MANIFEST_JSON = "manifest.json"
 MANIFEST_CSV = "manifest.csv"

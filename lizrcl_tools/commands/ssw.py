@@ -61,7 +61,8 @@ def _ssw(args: argparse.Namespace) -> int:
 
     from lizrcl_tools.errors import SetupError
     from lizrcl_tools.fileio import read_structure
-    from lizrcl_tools.ssw.walker import SSWParameters, SSWWalker, with_overrides
+    from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
+    from lizrcl_tools.ssw.walker import SSWWalker
 
     if Path(args.checkpoint).exists():
         walker = SSWWalker.resume(args.checkpoint, db=args.db)

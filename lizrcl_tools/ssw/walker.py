@@ -47,7 +47,7 @@ from lizrcl_tools.errors import LizrclWarning, RunFailed, SetupError
 from lizrcl_tools.fileio import write_json_atomic
 from lizrcl_tools.potential.spec import PotentialSpec
 from lizrcl_tools.ssw.bias import BiasPotential, Coordinates, Gaussian
-from lizrcl_tools.ssw.checkpoint import CHECKPOINT_VERSION, StepRecord
+from lizrcl_tools.ssw.checkpoint import CHECKPOINT_VERSION, StepRecord, read_checkpoint
 from lizrcl_tools.ssw.database import MinimaDB
 from lizrcl_tools.ssw.dimer import remove_translation, soften_direction
 from lizrcl_tools.ssw.engine import LammpsEngine, reduce_tilt, to_lammps_frame
@@ -120,17 +120,34 @@ class SSWWalker:
 
     # ------------------------------------------------------------------ restart
     @classmethod
-    def resume(cls, checkpoint, db=None, spec: PotentialSpec | None = None) -> "SSWWalker":
-        """Continue a walk from its checkpoint (database path and potential default to the recorded ones)."""
-        import json
+    def resume(cls, checkpoint, db=None, spec: PotentialSpec | None = None,
+               seed: int | None = None) -> "SSWWalker":
+        """Continue a walk from its checkpoint (database path and potential default to the recorded ones).
 
+        Parameters
+        ----------
+        checkpoint : str or PathLike
+            The walk's JSON checkpoint.
+        db, spec : optional
+            Minima database and potential; default: those recorded in the checkpoint.
+        seed : int, optional
+            The seed the caller expects. A walk continues only with its own seed (its RNG state
+            is in the checkpoint); a different one is refused rather than silently ignored.
+
+        Raises
+        ------
+        ParseError
+            Malformed checkpoint (see :func:`~lizrcl_tools.ssw.checkpoint.read_checkpoint`).
+        SetupError
+            ``seed`` differs from the checkpoint's.
+        """
         path = Path(checkpoint)
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise SetupError(f"{path}: cannot read the SSW checkpoint ({exc})") from exc
-        if data.get("version") != CHECKPOINT_VERSION:
-            raise SetupError(f"{path}: checkpoint version {data.get('version')!r} is not {CHECKPOINT_VERSION}")
+        data = read_checkpoint(path)
+        if seed is not None and int(seed) != data["seed"]:
+            raise SetupError(
+                f"{path}: this walk was started with seed {data['seed']}; it cannot resume with seed "
+                f"{seed} (use --seed {data['seed']}, or a new --checkpoint for a new walk)"
+            )
         spec = spec or PotentialSpec.from_dict(data["potential"])
         atoms = Atoms(data["symbols"], positions=data["positions"], cell=data["cell"], pbc=True)
         return cls(atoms, spec, db or data["db"], SSWParameters.from_dict(data["params"]), data["seed"],

@@ -25,11 +25,12 @@ import numpy as np
 from ase import Atoms
 
 from lizrcl_tools import keys
+from lizrcl_tools._deprecated import renamed
 from lizrcl_tools.dataset.labelling import iter_labelled_frames
 from lizrcl_tools.errors import ParseError
 
 # The one extxyz training-file reader lives with the labelling that writes those files.
-iread_training_file = iter_labelled_frames
+iread_training_file = renamed(iter_labelled_frames, "lizrcl_tools.dataset.stats.iread_training_file")
 
 
 def reduced_formula(symbols: Iterable[str]) -> str:

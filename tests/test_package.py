@@ -116,6 +116,10 @@ def test_renamed_frame_readers_keep_their_old_names_for_one_release(tmp_path):
         with pytest.warns(DeprecationWarning, match=r"read_frames is deprecated, use .*\.(iter_structures|read_labelled_frames)"):
             got = list(old(path))
         assert [len(a) for a in got] == [len(a) for a in new] == [4, 8]
+    from lizrcl_tools.dataset import stats
+
+    with pytest.warns(DeprecationWarning, match="use lizrcl_tools.dataset.labelling.iter_labelled_frames"):
+        assert [len(a) for a in stats.iread_training_file(path)] == [4, 8]
 
 
 def test_one_composition_x_and_one_json_helper_with_old_names_kept():

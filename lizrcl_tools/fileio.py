@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from lizrcl_tools._deprecated import renamed
 from lizrcl_tools.errors import ParseError, SetupError
 
 
@@ -65,6 +67,25 @@ def write_text_atomic(target: str | os.PathLike, text: str, overwrite: bool = Tr
 def write_json_atomic(target: str | os.PathLike, data: Any, overwrite: bool = True) -> Path:
     """Write ``data`` as indented JSON to ``target`` atomically and return the path."""
     return write_text_atomic(target, json.dumps(data, indent=2, sort_keys=False) + "\n", overwrite)
+
+
+def jsonable(value: Any, nan_to_null: bool = True) -> Any:
+    """Copy of ``value`` that :func:`json.dumps` writes as standard JSON.
+
+    Dicts, lists and tuples are copied recursively (tuples become lists); numpy scalars and
+    arrays become Python numbers and lists; with ``nan_to_null`` NaN and ±inf become None
+    (standard JSON has no NaN), otherwise they are kept (Python's json writes ``NaN``).
+    """
+    if isinstance(value, dict):
+        return {k: jsonable(v, nan_to_null) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v, nan_to_null) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        # numpy scalar (tolist gives the Python number) or array (nested lists)
+        return jsonable(value.tolist(), nan_to_null)
+    if nan_to_null and isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -135,8 +156,8 @@ def _guess_format(path: Path) -> str:
     )
 
 
-def read_frames(path: str | os.PathLike, format: str | None = None) -> Iterator[Any]:
-    """Yield every structure in a file, lazily, whatever ASE format it is in.
+def iter_structures(path: str | os.PathLike, format: str | None = None) -> Iterator[Any]:
+    """Yield every structure (ASE ``Atoms``) in a file, lazily, whatever ASE format it is in.
 
     Unlike :func:`ase.io.iread`, this also reads single-frame formats (POSCAR, CIF, LAMMPS
     data), reads LAMMPS data files with the toolkit's type order (type 1 = Li, 2 = Zr,
@@ -195,11 +216,14 @@ def read_frames(path: str | os.PathLike, format: str | None = None) -> Iterator[
 
 
 def read_structure(path: str | os.PathLike, index: int = 0, format: str | None = None) -> Any:
-    """Return one structure (frame ``index``, default the first) of a file; see :func:`read_frames`."""
+    """Return one structure (frame ``index``, default the first) of a file; see :func:`iter_structures`."""
     from lizrcl_tools.errors import ParseError
 
-    frames = list(read_frames(path, format=format))
+    frames = list(iter_structures(path, format=format))
     try:
         return frames[index]
     except IndexError:
         raise ParseError(path, f"frame {index} requested but the file holds {len(frames)}") from None
+
+
+read_frames = renamed(iter_structures, "lizrcl_tools.fileio.read_frames")

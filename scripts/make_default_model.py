@@ -285,10 +285,10 @@ def _config(args):
 
 def train_stage(args) -> None:
     """Train on train_pool.extxyz into WORK/train (resumes mace's checkpoint)."""
-    from lizrcl_tools.dataset.labelling import read_frames
+    from lizrcl_tools.dataset.labelling import read_labelled_frames
     from lizrcl_tools.potential.train import train
 
-    result = train(read_frames(args.work / "train_pool.extxyz"), args.work / "train",
+    result = train(read_labelled_frames(args.work / "train_pool.extxyz"), args.work / "train",
                    _config(args))
     print(f"[train] model {result.model_path}; valid: "
           f"{result.report['valid']['energy_rmse_meV_per_atom']:.2f} meV/atom, "
@@ -347,7 +347,8 @@ def teacher_lattice(work: Path, reference_spec: str) -> list[float]:
 def evaluate_stage(args) -> None:
     """Held-out report (JSON + parity PNG), MD speed, and optionally the relaxed lattice."""
     from lizrcl_tools.dataset.references import load_mace
-    from lizrcl_tools.potential.evaluate import evaluate_file, format_report, json_safe
+    from lizrcl_tools.fileio import jsonable
+    from lizrcl_tools.potential.evaluate import evaluate_file, format_report
     from lizrcl_tools.fileio import write_json_atomic
 
     model = _trained_model(args.work)
@@ -364,18 +365,19 @@ def evaluate_stage(args) -> None:
             "teacher": [round(v, 4) for v in teacher], "model": [round(v, 4) for v in student],
             "rel_diff_percent": [round(100 * (m - t) / t, 2) for m, t in zip(student, teacher)]}
     print(json.dumps(extra, indent=1), flush=True)
-    write_json_atomic(args.work / "extra_checks.json", json_safe(extra))
+    write_json_atomic(args.work / "extra_checks.json", jsonable(extra))
 
 
 def _counts(frames) -> dict:
     from collections import Counter
 
     from lizrcl_tools import keys
-    from lizrcl_tools.potential.evaluate import composition_bin, composition_x
+    from lizrcl_tools.dataset.stats import composition_x
+    from lizrcl_tools.potential.evaluate import composition_bin
 
     return {
         "frames": len(frames), "atoms": int(sum(len(a) for a in frames)),
-        "by_composition": dict(sorted(Counter(composition_bin(composition_x(a))
+        "by_composition": dict(sorted(Counter(composition_bin(composition_x(a, neutral_only=False))
                                               for a in frames).items())),
         "by_config_type": dict(sorted(Counter(str(a.info.get(keys.CONFIG_TYPE))
                                               for a in frames).items())),

@@ -1,8 +1,7 @@
 """One self-learning round for the default model: find where it fails, label there, grow the pool.
 
-The first shipped model relaxed Li2ZrCl6 correctly at 0 K but its energy fell when the cell was
-stretched beyond ~10 % (no training data there), so NPT at 600 K expanded the cell without
-bound. This round adds what the SSW-NN loop would have found:
+Each ``--round`` builds one kind of frames where a model is likely to be wrong (the ``--round``
+help lists them), for instance
 
 * volume scans (linear scale 0.90–1.40, small rattles) of every named crystal, and
 * frames from MD runs of the current model (``nvt.lammpstrj`` of ``lizrcl md`` run folders),
@@ -10,6 +9,8 @@ bound. This round adds what the SSW-NN loop would have found:
 
 labels them with the teacher (resumable, through :func:`lizrcl_tools.dataset.labelling.label_frames`)
 and appends them to ``WORK/train_pool.extxyz``; then ``make_default_model.py train`` resumes.
+Which round was run for which shipped model, and what it fixed, is recorded in
+``scripts/default_model_history.md`` (and the model card), not here.
 
 Usage::
 
@@ -44,8 +45,8 @@ def volume_scan(seed: int, scales: np.ndarray) -> list:
 def close_contacts(seed: int, n_per_pair: int = 4) -> list:
     """Li2ZrCl6 cells with one cation pushed towards a Cl (config_type close_contact).
 
-    The MD of the first model collapsed atoms to < 0.5 Å: it had never seen a short contact, so
-    nothing taught it the repulsive wall. Contacts span 70–90 % of the bond length.
+    A model that never saw a short contact has no repulsive wall and can collapse atoms in MD.
+    Contacts span 70–90 % of the bond length.
     """
     from lizrcl_tools.structures import build
 
@@ -104,8 +105,7 @@ PAIR_CONTACT_RANGE_A = {
 def pair_contacts(seed: int, n_per_pair: int = 6) -> list:
     """Li2ZrCl6 cells (both polymorphs) with one pair of atoms pushed together.
 
-    Round 2: the second model let Cl–Cl and Li–Cl contacts fall to ~1.5 Å at 600 K, because
-    round 1 covered cation–Cl contacts only. Every pair type now spans the range in
+    Unlike :func:`close_contacts` (cation–Cl only), every pair type spans the range in
     ``PAIR_CONTACT_RANGE_A`` (config_type pair_contact; the pair and distance are recorded).
     """
     from lizrcl_tools.structures import build
@@ -191,7 +191,7 @@ def _teacher_runs(runs: list, seed: int, every: int) -> list:
 def teacher_md(seed: int, every: int = 10) -> list:
     """Teacher-driven Langevin MD in the conductivity cells (config_type md<T>K_54).
 
-    Round 3: the teacher labels ~5 frames/s of 27 atoms on an idle machine, so the frames the
+    The teacher labels ~5 frames/s of 27 atoms on an idle machine, so the frames the
     production MD visits can be sampled by the teacher itself rather than guessed. Each run
     starts from a cell strained by up to ±2 % (the NPT volume at temperature is not known in
     advance); a frame every ``every`` steps (20 fs).
@@ -246,11 +246,8 @@ ZR_RICH_MD_PLAN = (
 def zr_rich_cells(seed: int, n_frames: int = 80) -> list:
     """Random Li/Zr decorations of close-packed Cl lattices at 0.3 ≤ x ≤ 1 (config_type mixed).
 
-    Round 4: model 3 missed the teacher by 15–26 meV/atom on random ZrCl4 decorations and by
-    ~12 meV/atom on random cells at x ≈ 0.4, while it was within ~1 meV/atom on the crystals:
-    the pool held 50 random cells over all x and few at x = 1. Built like the original pool's
-    mixed cells (``make_default_model.mixed_cell``, ±4 % strain, 0.02–0.12 Å rattle), with 40 %
-    of them at x = 1.
+    Built like the original pool's mixed cells (``make_default_model.mixed_cell``, ±4 % strain,
+    0.02–0.12 Å rattle), with 40 % of them at x = 1.
     """
     return _random_cells(seed, n_frames,
                          lambda rng: 1.0 if rng.uniform() < 0.4 else float(rng.uniform(0.3, 0.95)))
@@ -272,28 +269,21 @@ LI_RICH_MD_PLAN = (
 def all_x_cells(seed: int, n_frames: int = 100) -> list:
     """Random decorations over the whole series, 0 ≤ x ≤ 1 (config_type mixed).
 
-    Round 5: model 4 missed the teacher by 6.0 meV/atom on random cells drawn like the
-    original pool's (x uniform in [0, 1]) and by 5.0 meV/atom at 0.05 ≤ x < 0.25, against
-    ≤ 1 meV/atom on the crystals; round 4 had added random cells at x ≥ 0.3 only. Same draw as
-    ``make_default_model.static_frames`` (±4 % strain, 0.02–0.12 Å rattle).
+    Same draw as ``make_default_model.static_frames`` (±4 % strain, 0.02–0.12 Å rattle).
     """
     return _random_cells(seed, n_frames, lambda rng: float(rng.uniform(0.0, 1.0)))
 
 
 def li_rich_md(seed: int, every: int = 10) -> list:
-    """Teacher Langevin MD of random Li-rich cells, x ≤ 0.4 (config_type md<T>K_mixed).
-
-    Round 5: model 4's energy error drifted along a 600 K run of a random Li4ZrCl8 cell; the
-    pool's only MD at x < 0.3 was 12 frames of one 900 K run.
-    """
+    """Teacher Langevin MD of random Li-rich cells, x ≤ 0.4 (config_type md<T>K_mixed)."""
     return _mixed_cell_md(LI_RICH_MD_PLAN, seed, every)
 
 
 def ssw_minima(db_path: Path, seed: int, max_walk_points: int = 20) -> list:
     """Minima and walk points of an SSW database (the SSW-NN step: label where the walk went).
 
-    The mix walk of model 3 found a "minimum" the teacher puts 180 meV/atom higher (2-coordinated
-    Li, open cell); labelling such points is what fills the hole.
+    A walk can find a "minimum" of the model that the teacher puts far higher (e.g. Li with two
+    Cl neighbours in an open cell); labelling such points is what fills the hole.
     """
     from lizrcl_tools.ssw.database import MinimaDB
     from lizrcl_tools.ssw.export import labelling_frames

@@ -63,11 +63,11 @@ def test_atomic_output_respects_umask(tmp_path):
     assert target.stat().st_mode & 0o777 == 0o644
 
 
-def test_read_frames_reads_single_frame_formats_and_lammps_types(tmp_path):
+def test_iter_structures_reads_single_frame_formats_and_lammps_types(tmp_path):
     from ase.build import bulk
 
     from lizrcl_tools.structures import build, write_structure
-    from lizrcl_tools.fileio import read_frames, read_structure
+    from lizrcl_tools.fileio import iter_structures, read_structure
 
     cell = build("li2zrcl6-p3m1")
     write_structure(cell, tmp_path / "cell.data")
@@ -76,13 +76,13 @@ def test_read_frames_reads_single_frame_formats_and_lammps_types(tmp_path):
     assert back.get_chemical_formula() == cell.get_chemical_formula()
     assert abs(back.get_volume() - cell.get_volume()) < 1e-6
     write_atoms_atomic(tmp_path / "POSCAR", [bulk("LiCl", "rocksalt", a=5.13)])
-    assert len(list(read_frames(tmp_path / "POSCAR"))) == 1
+    assert len(list(iter_structures(tmp_path / "POSCAR"))) == 1
 
 
-def test_read_frames_never_yields_nothing_silently(tmp_path):
-    from lizrcl_tools.fileio import read_frames
+def test_iter_structures_never_yields_nothing_silently(tmp_path):
+    from lizrcl_tools.fileio import iter_structures
 
     empty = tmp_path / "empty.extxyz"
     empty.write_text("")
     with pytest.raises(ParseError, match="empty.extxyz"):
-        list(read_frames(empty))
+        list(iter_structures(empty))

@@ -165,11 +165,11 @@ def test_cli_minima_and_pes_map(tmp_path, capsys):
 
 
 def test_bad_checkpoint_and_parameters_are_reported(tmp_path):
-    from lizrcl_tools.errors import SetupError
+    from lizrcl_tools.errors import ParseError, SetupError
 
     bad = tmp_path / "walk.json"
     bad.write_text("{not json")
-    with pytest.raises(SetupError, match="walk.json"):
+    with pytest.raises(ParseError, match=r"walk\.json:1: not valid JSON"):
         SSWWalker.resume(bad)
     with pytest.raises(SetupError, match="unknown SSW parameters: n_gausians"):
         SSWParameters.from_dict({"n_gausians": 3})

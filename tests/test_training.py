@@ -17,12 +17,12 @@ from lizrcl_tools import keys
 from lizrcl_tools.potential.evaluate import (
     Predictions,
     composition_bin,
-    composition_x,
     error_metrics,
     error_report,
     rmse,
 )
 from lizrcl_tools.dataset.labelling import attach_labels
+from lizrcl_tools.dataset.stats import composition_x
 from lizrcl_tools.potential.train import TrainConfig, mace_arguments, split_indices
 
 
@@ -67,6 +67,10 @@ def test_composition_x_and_bins():
     li2zrcl6 = Atoms("Li2ZrCl6")
     assert composition_x(li2zrcl6) == pytest.approx(1.0 / 3.0)
     assert composition_x(Atoms("LiCl")) == 0.0 and composition_x(Atoms("ZrCl4")) == 1.0
+    # error reports bin every frame with Li or Zr, charge-neutral or not
+    assert composition_x(Atoms("LiZrCl6")) is None
+    assert composition_x(Atoms("LiZrCl6"), neutral_only=False) == pytest.approx(0.5)
+    assert composition_bin(composition_x(Atoms("Cl2"), neutral_only=False)) == "no Li/Zr"
     assert composition_bin(1.0) == composition_bin(0.99) != composition_bin(0.5)
     assert composition_bin(0.0) != composition_bin(1.0 / 3.0)
 

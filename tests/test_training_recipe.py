@@ -4,16 +4,10 @@ pushed pairs sit at the recorded distance, and the same seed gives the same fram
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+import make_default_model  # scripts/ is on sys.path (tests/conftest.py)
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-
-make_default_model = pytest.importorskip("make_default_model")
-self_learning_round = pytest.importorskip("self_learning_round")
+import self_learning_round
 
 
 def _counts(atoms) -> tuple[int, int, int]:

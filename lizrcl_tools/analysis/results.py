@@ -27,19 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from lizrcl_tools.errors import ParseError
-from lizrcl_tools.fileio import read_json, write_json_atomic
+from lizrcl_tools.fileio import jsonable, read_json, write_json_atomic
 
 REFERENCE_T_K = 300.0
 """Temperature (K) at which D and σ are extrapolated; fixed because the JSON keys name it."""
-
-
-def _plain(value: Any) -> Any:
-    """Turn numpy scalars and tuples into JSON-native values (json rejects numpy ints)."""
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return value.item()
-    return value
 
 
 @dataclass(frozen=True)
@@ -118,7 +109,7 @@ class DiffusionResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict: the contract keys first, then the extra keys."""
-        values = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        values = {f.name: jsonable(getattr(self, f.name), nan_to_null=False) for f in dataclasses.fields(self)}
         ordered = {key: values.pop(key) for key in self._REQUIRED}
         ordered.update(values)
         return ordered
@@ -174,7 +165,7 @@ class ArrheniusResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict of every field."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {f.name: jsonable(getattr(self, f.name), nan_to_null=False) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArrheniusResult:

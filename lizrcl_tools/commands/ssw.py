@@ -14,7 +14,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", required=True, help="minima database (SQLite, shared by walkers)")
     parser.add_argument("--checkpoint", required=True, help="JSON checkpoint; resumed from if it exists")
     parser.add_argument("--steps", type=int, default=20, help="total SSW steps (default 20)")
-    parser.add_argument("--seed", type=int, default=0, help="RNG seed of this walker (default 0)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="RNG seed of this walker (default 0 for a new walk; a resumed walk keeps "
+                        "its own and refuses a different one)")
     parser.add_argument("--potential", default="mace",
                         help=f"one of {', '.join(_POTENTIALS)} or a PotentialSpec JSON file (default mace: "
                         "the shipped model, ~30-40 s per step for 27 atoms on one core; classical is "
@@ -61,10 +63,11 @@ def _ssw(args: argparse.Namespace) -> int:
 
     from lizrcl_tools.errors import SetupError
     from lizrcl_tools.fileio import read_structure
-    from lizrcl_tools.ssw.walker import SSWParameters, SSWWalker, with_overrides
+    from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
+    from lizrcl_tools.ssw.walker import SSWWalker
 
     if Path(args.checkpoint).exists():
-        walker = SSWWalker.resume(args.checkpoint, db=args.db)
+        walker = SSWWalker.resume(args.checkpoint, db=args.db, seed=args.seed)
         print(f"resuming {args.checkpoint} at step {walker.state.step} (seed {walker.seed})")
     else:
         if not args.structure:
@@ -74,7 +77,8 @@ def _ssw(args: argparse.Namespace) -> int:
             ds_cell=args.ds_cell, temperature_K=args.temperature, pressure_GPa=args.pressure,
             force_tol=args.force_tol)
         spec = load_potential(args.potential, args.model)
-        walker = SSWWalker(read_structure(args.structure), spec, args.db, params, args.seed, args.checkpoint)
+        seed = 0 if args.seed is None else args.seed
+        walker = SSWWalker(read_structure(args.structure), spec, args.db, params, seed, args.checkpoint)
     try:
         walker.run(args.steps, progress=not args.no_progress, max_force_calls=args.max_force_calls)
         n = len(walker.symbols)

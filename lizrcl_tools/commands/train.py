@@ -45,7 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from lizrcl_tools.potential.evaluate import format_report
-    from lizrcl_tools.dataset.labelling import read_frames
+    from lizrcl_tools.dataset.labelling import read_labelled_frames
     from lizrcl_tools.potential.train import TrainConfig, isolated_atom_energies, train
 
     e0s: object = "average"
@@ -63,7 +63,7 @@ def _train(args: argparse.Namespace) -> int:
         threads=args.threads, pair_repulsion=args.pair_repulsion,
         extra_args=tuple(args.mace_arg),
     )
-    result = train(read_frames(args.data), args.work_dir, config)
+    result = train(read_labelled_frames(args.data), args.work_dir, config)
     for name in ("train", "valid", "test"):
         if name in result.report:
             print(format_report(result.report[name], title=f"== {name} =="))

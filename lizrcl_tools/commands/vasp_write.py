@@ -49,12 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from lizrcl_tools.errors import SetupError
-    from lizrcl_tools.vasp.presets import (
-        available_presets,
-        load_preset,
-        parse_incar_assignments,
-        read_incar_overrides,
-    )
+    from lizrcl_tools.vasp.incar import parse_incar_assignments, read_incar_overrides
+    from lizrcl_tools.vasp.presets import available_presets, load_preset
     from lizrcl_tools.vasp.folders import write_vasp_inputs
 
     if args.list_presets:

@@ -26,7 +26,7 @@ import hashlib
 import io
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,8 @@ import numpy as np
 
 from lizrcl_tools import keys
 from lizrcl_tools.errors import LizrclWarning, ParseError, RunFailed, SetupError
-from lizrcl_tools.fileio import write_atoms_atomic
+from lizrcl_tools._deprecated import renamed
+from lizrcl_tools.fileio import iter_structures, write_atoms_atomic
 
 REFERENCE_KEY = "REF_reference"
 """``atoms.info`` key: registry name of the reference calculator (``"sevennet"``)."""
@@ -246,26 +247,60 @@ def label_frames(
                         f"{reference.name} {reference.version}")
 
 
-def read_frames(path: str | os.PathLike) -> list[Any]:
-    """Read every frame of an extxyz (or any ASE-readable) file.
+def iter_labelled_frames(path: str | os.PathLike) -> Iterator[Any]:
+    """Stream the frames (ASE ``Atoms`` with their ``REF_*`` labels) of an extxyz training file.
+
+    Labels are read as they are; a frame without them is yielded too (statistics count those).
 
     Raises
     ------
+    SetupError
+        The file does not exist.
     ParseError
-        The file is missing, empty or unreadable.
+        A frame is not readable extxyz (the 0-based frame number is named).
     """
     import ase.io
+    from ase.io.extxyz import XYZError
 
     path = Path(path)
     if not path.is_file():
-        raise SetupError(f"{path} does not exist")
+        raise SetupError(f"{path}: no such file")
+    n = 0
     try:
-        frames = ase.io.read(path, index=":")
-    except Exception as exc:  # noqa: BLE001 - ASE raises many types for bad files
-        raise ParseError(path, f"cannot read frames: {exc}") from exc
+        for atoms in ase.io.iread(path, index=":", format="extxyz"):
+            n += 1
+            yield atoms
+    except (XYZError, ValueError, IndexError, KeyError) as exc:
+        raise ParseError(path, f"frame {n} (0-based) is not readable extxyz: {exc}") from exc
+
+
+def read_labelled_frames(path: str | os.PathLike) -> list[Any]:
+    """Every frame of an extxyz training file, as a list (for training and evaluation).
+
+    Raises
+    ------
+    SetupError
+        The file does not exist.
+    ParseError
+        A frame is not readable extxyz, or the file holds no frame.
+    """
+    frames = list(iter_labelled_frames(path))
     if not frames:
-        raise ParseError(path, "no frames found")
+        raise ParseError(path, "no frames found (expected extxyz frames with REF_* labels)")
     return frames
+
+
+def _read_frames_any_format(path: str | os.PathLike) -> list[Any]:
+    # What dataset.labelling.read_frames did: any ASE format, into a list.
+    return list(iter_structures(path))
+
+
+read_frames = renamed(
+    _read_frames_any_format,
+    "lizrcl_tools.dataset.labelling.read_frames",
+    use="lizrcl_tools.dataset.labelling.read_labelled_frames (extxyz training files) or "
+        "lizrcl_tools.fileio.iter_structures (any structure file)",
+)
 
 
 def label_file(
@@ -280,7 +315,7 @@ def label_file(
     """
     if Path(input_path).resolve() == Path(output).resolve():
         raise SetupError(f"output {output} would overwrite the input; choose another name")
-    return label_frames(read_frames(input_path), reference, output, progress=progress)
+    return label_frames(list(iter_structures(input_path)), reference, output, progress=progress)
 
 
 def strip_labels(atoms: Any) -> Any:

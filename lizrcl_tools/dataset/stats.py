@@ -25,7 +25,12 @@ import numpy as np
 from ase import Atoms
 
 from lizrcl_tools import keys
-from lizrcl_tools.errors import ParseError, SetupError
+from lizrcl_tools._deprecated import renamed
+from lizrcl_tools.dataset.labelling import iter_labelled_frames
+from lizrcl_tools.errors import ParseError
+
+# The one extxyz training-file reader lives with the labelling that writes those files.
+iread_training_file = renamed(iter_labelled_frames, "lizrcl_tools.dataset.stats.iread_training_file")
 
 
 def reduced_formula(symbols: Iterable[str]) -> str:
@@ -47,11 +52,29 @@ def _reduced_formula(counts: tuple[tuple[str, int], ...]) -> str:
     return "".join(f"{e}{n // divisor if n // divisor > 1 else ''}" for e, n in ordered)
 
 
-def composition_x(symbols: Iterable[str]) -> float | None:
-    """x of (LiCl)1−x(ZrCl4)x for a charge-neutral Li/Zr/Cl frame, else None."""
+def composition_x(frame: Atoms | Iterable[str], neutral_only: bool = True) -> float | None:
+    """x of (LiCl)1−x(ZrCl4)x, ``N_Zr / (N_Li + N_Zr)``, of a frame.
+
+    Parameters
+    ----------
+    frame : ase.Atoms or iterable of str
+        The frame, or its chemical symbols.
+    neutral_only : bool
+        True (default): x only for a charge-neutral frame made of Li, Zr and Cl alone
+        (Cl = Li + 4 Zr), else None. False: the ratio for any frame holding Li or Zr, other
+        elements and charge ignored (used to bin error reports).
+
+    Returns
+    -------
+    float or None
+        x in [0, 1]; None when it is not defined (no Li or Zr, or outside the series).
+    """
+    symbols = frame.get_chemical_symbols() if isinstance(frame, Atoms) else frame
     counts = Counter(symbols)
     li, zr, cl = counts.get("Li", 0), counts.get("Zr", 0), counts.get("Cl", 0)
-    if set(counts) - set(keys.ELEMENTS) or li + zr == 0 or cl != li + 4 * zr:
+    if li + zr == 0:
+        return None
+    if neutral_only and (set(counts) - set(keys.ELEMENTS) or cl != li + 4 * zr):
         return None
     return zr / (li + zr)
 
@@ -138,23 +161,6 @@ def dataset_stats(frames: Iterable[Atoms]) -> dict[str, Any]:
     return _accumulate(frames)[0]
 
 
-def iread_training_file(path: str | os.PathLike) -> Iterable[Atoms]:
-    """Stream the frames of an extxyz training file; a malformed file is a ParseError."""
-    import ase.io
-    from ase.io.extxyz import XYZError
-
-    path = Path(path)
-    if not path.is_file():
-        raise SetupError(f"{path}: no such file")
-    n = 0
-    try:
-        for atoms in ase.io.iread(path, index=":", format="extxyz"):
-            n += 1
-            yield atoms
-    except (XYZError, ValueError, IndexError, KeyError) as exc:
-        raise ParseError(path, f"frame {n} (0-based) is not readable extxyz: {exc}") from exc
-
-
 def plot_stats(stats: dict[str, Any], samples: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     """Write a four-panel PNG: energy/atom and force-component histograms, x and config_type counts."""
     import matplotlib
@@ -191,7 +197,7 @@ def plot_stats(stats: dict[str, Any], samples: dict[str, np.ndarray], path: str 
 
 def stats_of_file(path: str | os.PathLike, plot: str | os.PathLike | None = None) -> dict[str, Any]:
     """:func:`dataset_stats` of an extxyz file, optionally with the PNG of :func:`plot_stats`."""
-    stats, samples = _accumulate(iread_training_file(path))
+    stats, samples = _accumulate(iter_labelled_frames(path))
     if stats["n_frames"] == 0:
         raise ParseError(path, "no frames")
     if plot is not None:

@@ -28,7 +28,10 @@ from typing import Any
 import numpy as np
 
 from lizrcl_tools import keys
+from lizrcl_tools._deprecated import renamed
+from lizrcl_tools.dataset.stats import composition_x as stats_composition_x
 from lizrcl_tools.errors import ParseError, SetupError
+from lizrcl_tools.fileio import jsonable
 
 COMPOSITION_BIN_EDGES = (0.0, 0.05, 0.25, 0.45, 0.65, 0.95, 1.0)
 """Edges of the x bins; the first and last bins catch pure LiCl and pure ZrCl4, 0.25–0.45
@@ -72,16 +75,19 @@ def rmse(predicted: Any, reference: Any) -> float:
     return float(np.sqrt(np.mean(diff**2)))
 
 
-def composition_x(atoms: Any) -> float:
-    """x of (LiCl)1−x(ZrCl4)x for a frame: ``N_Zr / (N_Li + N_Zr)`` (NaN if neither is present)."""
-    numbers = np.asarray(atoms.numbers)
-    n_li, n_zr = int(np.sum(numbers == 3)), int(np.sum(numbers == 40))
-    return n_zr / (n_li + n_zr) if n_li + n_zr else float("nan")
+def _composition_x_or_nan(atoms: Any) -> float:
+    # What potential.evaluate.composition_x returned: NaN where x is undefined.
+    x = stats_composition_x(atoms, neutral_only=False)
+    return float("nan") if x is None else x
 
 
-def composition_bin(x: float, edges: Sequence[float] = COMPOSITION_BIN_EDGES) -> str:
-    """Label of the bin holding ``x`` (``"0.25≤x<0.45"``; the last bin includes x = 1)."""
-    if not np.isfinite(x):
+def composition_bin(x: float | None, edges: Sequence[float] = COMPOSITION_BIN_EDGES) -> str:
+    """Label of the bin holding ``x`` (``"0.25≤x<0.45"``; the last bin includes x = 1).
+
+    ``x`` None or NaN (no Li or Zr, see :func:`~lizrcl_tools.dataset.stats.composition_x`)
+    gives ``"no Li/Zr"``.
+    """
+    if x is None or not np.isfinite(x):
         return "no Li/Zr"
     for low, high in zip(edges[:-1], edges[1:]):
         if low <= x < high or (high == edges[-1] and x == high):
@@ -116,7 +122,7 @@ def predict(frames: Sequence[Any], calculator: Any, progress: bool = True) -> Pr
         else:
             s_ref.append(np.full(6, np.nan))
             s_pred.append(np.full(6, np.nan))
-        xs.append(composition_x(atoms))
+        xs.append(_composition_x_or_nan(atoms))
         ctypes.append(str(atoms.info.get(keys.CONFIG_TYPE, "default")))
     return Predictions(np.array(n_atoms), np.array(e_ref), np.array(e_pred), f_ref, f_pred,
                        np.array(s_ref).reshape(-1, 6), np.array(s_pred).reshape(-1, 6),
@@ -221,15 +227,6 @@ def parity_plots(pred: Predictions, path: str | os.PathLike, title: str = "") ->
     return Path(path)
 
 
-def json_safe(value: Any) -> Any:
-    """Copy of a report with NaN replaced by None, so the JSON is standard (NaN is not JSON)."""
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 def default_model_path() -> Path | None:
     """The model shipped in ``lizrcl_tools/data/`` (None while none is shipped)."""
     found = sorted((Path(__file__).resolve().parents[1] / "data").glob("*.model"))
@@ -250,7 +247,7 @@ def evaluate_frames(
     pred = predict(frames, calculator, progress=progress)
     report = error_report(pred)
     if json_path is not None:
-        write_json_atomic(json_path, json_safe(report))
+        write_json_atomic(json_path, jsonable(report))
     if plot_path is not None:
         parity_plots(pred, plot_path, title=title)
     return report
@@ -284,13 +281,13 @@ def evaluate_file(
         See :func:`error_report`; also ``data`` and ``model`` paths.
     """
     from lizrcl_tools.dataset.references import load_mace
-    from lizrcl_tools.dataset.labelling import read_frames
+    from lizrcl_tools.dataset.labelling import read_labelled_frames
 
     if model is None:
         model = default_model_path()
         if model is None:
             raise SetupError("no default model is shipped in lizrcl_tools/data/; pass --model")
-    frames = read_frames(data)
+    frames = read_labelled_frames(data)
     missing = [i for i, a in enumerate(frames) if keys.REF_ENERGY not in a.info]
     if missing:
         raise ParseError(data, f"{len(missing)} frames lack {keys.REF_ENERGY} (first: frame "
@@ -302,5 +299,16 @@ def evaluate_file(
     if json_path is not None:
         from lizrcl_tools.fileio import write_json_atomic
 
-        write_json_atomic(json_path, json_safe(report))
+        write_json_atomic(json_path, jsonable(report))
     return report
+
+
+# Old names, one release: composition_x moved to dataset.stats (one definition), json_safe is
+# fileio.jsonable.
+composition_x = renamed(
+    _composition_x_or_nan,
+    "lizrcl_tools.potential.evaluate.composition_x",
+    use="lizrcl_tools.dataset.stats.composition_x(atoms, neutral_only=False) (None, not NaN, "
+        "where x is undefined)",
+)
+json_safe = renamed(jsonable, "lizrcl_tools.potential.evaluate.json_safe")

@@ -14,18 +14,17 @@ Defaults, and why
 * ``r_max = 5.0`` Å: covers the first Zr–Cl, Li–Cl and Cl–Cl shells (2.5–3.9 Å) with margin.
 * ``num_channels = 32``, ``max_L = 1`` (hidden irreps 32x0e+32x1o), 2 interactions: the
   conductivity MD runs ~10⁵ steps on 432 atoms, so a small model matters more than the last
-  meV. The shipped model goes further, ``max_L = 0`` (32x0e, ``scripts/make_default_model.py``):
-  an epoch takes half the CPU time, and with twice the epochs it beat the max_L 1 model on the
-  held-out set (6.9 vs 18 meV/atom, 0.086 vs 0.149 eV/Å) and ran ~3x faster in MD.
+  meV. ``max_L = 0`` (32x0e) halves the CPU time of an epoch and of an MD step again; the
+  shipped model uses it (its card, ``lizrcl_tools/data/lizrcl_mace_small.md``, says why).
 * ``E0s = "average"``: least-squares atomic energies from the training set (mace's
   ``compute_average_E0s``), or ``"isolated"``: the reference's isolated-atom energies.
 * loss ``stress`` with weights energy 1, forces 10, stress 1000. mace takes a plain mean
   squared error of each quantity in its own units; stress errors in eV/Å³ are ~100x smaller
-  numbers than force errors in eV/Å (1 GPa = 0.006 eV/Å³), so a stress weight of 10 left the
-  stress unlearnt (1.7 GPa RMSE) and the relaxed Li2ZrCl6 cell 35% too large.
+  numbers than force errors in eV/Å (1 GPa = 0.006 eV/Å³), so a stress weight of ~10 leaves
+  the stress unlearnt and the relaxed cell far too large.
 * ``pair_repulsion = True``: mace's ZBL screened-nuclear repulsion under the learned energy.
-  Without it a small model has no repulsive wall where it has no data: hot MD with the second
-  default model let Cl–Cl and Li–Cl pairs fall to ~1.5 Å and the thermostat lost control.
+  Without it a small model has no repulsive wall where it has no data: in hot MD, Cl–Cl and
+  Li–Cl pairs can fall to ~1.5 Å and the thermostat lose control.
 
 Outputs in ``work_dir``: ``data/{train,valid,test}.extxyz``, ``split.json`` (seed, indices,
 config, command), ``mace_train.log``, ``<name>.model``, ``report.json``, ``report.txt``,
@@ -289,7 +288,8 @@ def train(
         Model path, the report (``train``/``valid``/``test`` sub-reports) and the command run.
     """
     from lizrcl_tools.dataset.references import load_mace
-    from lizrcl_tools.potential.evaluate import evaluate_frames, format_report, json_safe
+    from lizrcl_tools.fileio import jsonable
+    from lizrcl_tools.potential.evaluate import evaluate_frames, format_report
     from lizrcl_tools.fileio import write_atoms_atomic, write_json_atomic, write_text_atomic
 
     work = Path(work_dir).resolve()
@@ -310,7 +310,7 @@ def train(
     write_json_atomic(work / "split.json", {
         "seed": config.seed, "n_frames": len(frames),
         "counts": {k: len(v) for k, v in split.items()}, "indices": split,
-        "config": json_safe(dataclasses.asdict(config)), "command": command,
+        "config": jsonable(dataclasses.asdict(config)), "command": command,
     })
 
     t0 = time.time()
@@ -329,7 +329,7 @@ def train(
         report[name] = evaluate_frames(subset, calc, plot_path=work / f"parity_{name}.png",
                                        title=f"{config.name}: {name}", progress=progress)
         text.append(format_report(report[name], title=f"== {name} ({len(subset)} frames) =="))
-    write_json_atomic(work / "report.json", json_safe(report))
+    write_json_atomic(work / "report.json", jsonable(report))
     write_text_atomic(work / "report.txt", "\n\n".join(text) + "\n")
     return TrainResult(model_path, work, report, command)
 

@@ -6,6 +6,8 @@ engine       one LAMMPS instance: evaluate, minimise (cell too), Python bias via
 bias         generalised coordinates (atoms + strain) and the Gaussian bias potentials
 dimer        biased-dimer softening of the walking direction
 walker       the SSW step, Metropolis acceptance, checkpoint/resume (:class:`SSWWalker`)
+parameters   the walk's settings (:class:`SSWParameters`)
+checkpoint   the JSON checkpoint and the per-step :class:`StepRecord`
 database     the minima database (ASE SQLite), duplicate merging, safe for several walkers
 fingerprint  structural fingerprint, distance-weighted Steinhardt Q_l, space group
 export       minima table, CIF/extxyz export, frames for labelling
@@ -17,6 +19,8 @@ Shang & Liu, JCTC 8, 2215 (2012); Huang, Shang & Liu, Chem. Sci. (2017).
 """
 
 from lizrcl_tools.ssw.database import MinimaDB
-from lizrcl_tools.ssw.walker import SSWParameters, SSWWalker, StepRecord
+from lizrcl_tools.ssw.checkpoint import StepRecord
+from lizrcl_tools.ssw.parameters import SSWParameters
+from lizrcl_tools.ssw.walker import SSWWalker
 
 __all__ = ["MinimaDB", "SSWParameters", "SSWWalker", "StepRecord"]

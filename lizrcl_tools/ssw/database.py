@@ -17,21 +17,33 @@ Duplicates: a new minimum is the same as a stored one with the same formula when
 Concurrency: SQLite serialises writers, but "look for a duplicate, then insert" must be one
 atomic unit across processes, so every write holds an exclusive ``fcntl`` lock on
 ``<db>.walkers.lock`` for its whole read–compare–write (POSIX file systems).
+
+Schema marker and foreign files: a lizrcl minima database carries a table ``lizrcl_schema``
+(``name = "lizrcl-minima"``, ``version``) next to ASE's tables. An existing file is checked
+when a :class:`MinimaDB` is made: a file that is not SQLite, an SQLite file of something else,
+or an ASE database whose rows are not SSW minima/walk points is a
+:class:`~lizrcl_tools.errors.ParseError` naming the file and what was expected. A database
+written before the marker existed (ASE tables, only ``kind=minimum``/``walk`` rows) is read as
+it is and gets the marker on its next write. Reading (:meth:`MinimaDB.minima`, ``lizrcl
+minima``, ``lizrcl pes-map``) opens the file read-only (SQLite ``mode=ro``), so it never
+creates or changes anything in it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from lizrcl_tools.errors import SetupError
+from lizrcl_tools.errors import ParseError, SetupError
 from lizrcl_tools.ssw.fingerprint import (
     fingerprint,
     fingerprint_distance,
@@ -45,6 +57,86 @@ ENERGY_TOL_EV_ATOM = 0.002
 
 FP_TOL = 0.01
 """Fingerprint cosine distance below which two structures are the same."""
+
+SCHEMA_NAME = "lizrcl-minima"
+SCHEMA_VERSION = 1
+"""Marker of a lizrcl minima database (table ``lizrcl_schema``); bump on incompatible changes."""
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_EXPECTED = "expected a lizrcl minima database written by `lizrcl ssw`"
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    # mode=ro: SQLite refuses every write, so a reader can never create tables in the file.
+    return sqlite3.connect(f"file:{quote(str(path.absolute()))}?mode=ro", uri=True, timeout=20)
+
+
+def check_minima_file(path: str | Path) -> bool:
+    """Check that an existing file is a lizrcl minima database, opening it read-only.
+
+    Returns
+    -------
+    bool
+        True if it carries the lizrcl schema marker, False for a database written before the
+        marker existed (ASE tables holding only SSW rows) or an empty (0-byte) file.
+
+    Raises
+    ------
+    SetupError
+        The file does not exist.
+    ParseError
+        Not an SQLite file, an SQLite file without lizrcl's or ASE's tables, an ASE database
+        holding rows that are not SSW minima or walk points, or a newer schema version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SetupError(f"{path}: no such minima database")
+    with open(path, "rb") as fd:
+        head = fd.read(len(_SQLITE_MAGIC))
+    if not head:
+        return False
+    if head != _SQLITE_MAGIC:
+        raise ParseError(path, f"not an SQLite database ({_EXPECTED})")
+    try:
+        con = _connect_read_only(path)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "lizrcl_schema" in tables:
+                rows = con.execute("SELECT name, version FROM lizrcl_schema").fetchall()
+                if len(rows) != 1 or rows[0][0] != SCHEMA_NAME:
+                    raise ParseError(path, f"its lizrcl_schema table holds {rows!r}, not "
+                                           f"[({SCHEMA_NAME!r}, {SCHEMA_VERSION})] ({_EXPECTED})")
+                if int(rows[0][1]) > SCHEMA_VERSION:
+                    raise ParseError(path, f"minima database schema version {rows[0][1]} is newer than "
+                                           f"this lizrcl reads ({SCHEMA_VERSION}); update lizrcl")
+                return True
+            if "systems" not in tables or "text_key_values" not in tables:
+                shown = ", ".join(sorted(tables)) or "none"
+                raise ParseError(path, f"an SQLite database of something else (tables: {shown}; "
+                                       f"{_EXPECTED})")
+            n_rows = con.execute("SELECT COUNT(*) FROM systems").fetchone()[0]
+            n_ssw = con.execute("SELECT COUNT(*) FROM text_key_values WHERE key='kind' "
+                                "AND value IN ('minimum', 'walk')").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise ParseError(path, f"unreadable as SQLite ({exc}; {_EXPECTED})") from exc
+    if n_ssw != n_rows:
+        raise ParseError(path, f"an ASE database, but {n_rows - n_ssw} of its {n_rows} rows are not "
+                               f"SSW minima or walk points ({_EXPECTED})")
+    return False
+
+
+def _mark(path: Path) -> None:
+    """Add the schema marker (the file is locked by the caller; idempotent)."""
+    con = sqlite3.connect(str(path), timeout=20)
+    try:
+        with con:
+            con.execute("CREATE TABLE IF NOT EXISTS lizrcl_schema (name TEXT NOT NULL, version INTEGER NOT NULL)")
+            if con.execute("SELECT COUNT(*) FROM lizrcl_schema").fetchone()[0] == 0:
+                con.execute("INSERT INTO lizrcl_schema VALUES (?, ?)", (SCHEMA_NAME, SCHEMA_VERSION))
+    finally:
+        con.close()
 
 
 @dataclass(frozen=True)
@@ -62,7 +154,8 @@ class MinimaDB:
     Parameters
     ----------
     path : str or PathLike
-        ``.db`` file; created on first write.
+        ``.db`` file; created on first write. An existing file is checked now
+        (:func:`check_minima_file`).
     energy_tol : float
         Duplicate energy tolerance, eV/atom.
     fp_tol : float
@@ -73,6 +166,7 @@ class MinimaDB:
         self.path = Path(path)
         self.energy_tol = energy_tol
         self.fp_tol = fp_tol
+        self._marked = self.path.exists() and check_minima_file(self.path)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[object]:
@@ -83,6 +177,11 @@ class MinimaDB:
         with open(f"{self.path}.walkers.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
+                if not self._marked:
+                    if self.path.exists():
+                        check_minima_file(self.path)  # another process may have written it since
+                    _mark(self.path)
+                    self._marked = True
                 # ASE's own O_EXCL lock file survives a killed process and then blocks
                 # every later writer; the flock above dies with its process instead.
                 with ase.db.connect(str(self.path), type="db", append=True, use_lock_file=False) as db:
@@ -91,11 +190,18 @@ class MinimaDB:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _read(self):
-        import ase.db
+        """The database opened read-only (an ase.db SQLite3Database whose connections are ``mode=ro``)."""
+        from ase.db.sqlite import SQLite3Database
 
-        if not self.path.exists():
-            raise SetupError(f"{self.path}: no such minima database")
-        return ase.db.connect(str(self.path), type="db", use_lock_file=False)
+        check_minima_file(self.path)
+
+        class _ReadOnly(SQLite3Database):
+            def _connect(self):  # noqa: ANN202 - ASE's hook
+                return _connect_read_only(Path(self.filename))
+
+        db = _ReadOnly(str(self.path), create_indices=False, use_lock_file=False)
+        # An empty file has no ASE tables and a read-only file cannot get them: nothing stored.
+        return db if self.path.stat().st_size else _Empty()
 
     def add_minimum(
         self, atoms: Atoms, energy: float, *, seed: int, step: int, potential: str = "", converged: bool = True
@@ -185,3 +291,13 @@ class MinimaDB:
         """Lowest energy per atom stored, eV/atom (None if empty)."""
         rows = self.minima() if self.path.exists() else []
         return rows[0].e_per_atom if rows else None
+
+
+class _Empty:
+    """Stands in for the ASE database of an empty (0-byte) file: no rows."""
+
+    def select(self, *args, **kwargs) -> Iterator[object]:
+        return iter(())
+
+    def count(self, *args, **kwargs) -> int:
+        return 0

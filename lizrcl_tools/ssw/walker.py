@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,125 +45,15 @@ from ase.units import GPa, kB
 
 from lizrcl_tools.errors import LizrclWarning, RunFailed, SetupError
 from lizrcl_tools.fileio import write_json_atomic
-from lizrcl_tools.potential import PotentialSpec
+from lizrcl_tools.potential.spec import PotentialSpec
 from lizrcl_tools.ssw.bias import BiasPotential, Coordinates, Gaussian
+from lizrcl_tools.ssw.checkpoint import CHECKPOINT_VERSION, StepRecord, read_checkpoint
 from lizrcl_tools.ssw.database import MinimaDB
 from lizrcl_tools.ssw.dimer import remove_translation, soften_direction
 from lizrcl_tools.ssw.engine import LammpsEngine, reduce_tilt, to_lammps_frame
+from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
 
-CHECKPOINT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class SSWParameters:
-    """Settings of an SSW walk; every one has a default (LASP-like where public).
-
-    Attributes
-    ----------
-    n_gaussians : int
-        N_G, maximum Gaussians per step (LASP default 10).
-    ds_atom : float
-        Gaussian width along atomic directions, Å (0.6; sensible 0.2–0.6).
-    ds_cell : float
-        Gaussian width along strain directions, dimensionless strain (0.05).
-    temperature_K : float
-        T_ssw of the Metropolis test, K (300).
-    relax_cell : bool
-        Variable-cell walk (cell in the direction, the bias and the quench).
-    pressure_GPa : float
-        External pressure for cell relaxation and enthalpy, GPa (0).
-    cell_weight : float
-        Norm of the strain part of N0 relative to the atomic part (0.5).
-    lambda_min, lambda_max : float
-        Range of the global/local mixing weight λ (0.1, 1.5).
-    dimer_delta : float
-        Dimer displacement in Δ units (0.01, i.e. 0.006 Å at ds_atom 0.6).
-    dimer_rotations : int
-        Rotations per Gaussian (2, two force calls each).
-    direction_bias : float
-        a of the −a (N·N0)² rotation bias, eV per Δ² (0.5).
-    force_target : float
-        Total force along +N wanted after adding a Gaussian, eV per Δ unit (0.1).
-    max_height_per_atom : float
-        Cap on one Gaussian's height, eV per atom (0.1).
-    min_gaussians : int
-        Gaussians before an early stop is allowed (3).
-    bias_relax_steps : int
-        Iterations of each biased relaxation (15).
-    force_tol : float
-        Quench tolerance, LAMMPS ftol (2-norm of all forces), eV/Å (0.01).
-    quench_max_iter : int
-        Iterations per quench round (2000).
-    cell_vmax : float
-        ``fix box/relax vmax`` of the quench: largest relative volume change per iteration
-        (0.01; LAMMPS's usual 0.001–0.002 doubles the quench's force calls here).
-    store_walk_points : bool
-        Keep the climb's intermediate structures in the database (True).
-    """
-
-    n_gaussians: int = 10
-    ds_atom: float = 0.6
-    ds_cell: float = 0.05
-    temperature_K: float = 300.0
-    relax_cell: bool = True
-    pressure_GPa: float = 0.0
-    cell_weight: float = 0.5
-    lambda_min: float = 0.1
-    lambda_max: float = 1.5
-    dimer_delta: float = 0.01
-    dimer_rotations: int = 2
-    direction_bias: float = 0.5
-    force_target: float = 0.1
-    max_height_per_atom: float = 0.1
-    min_gaussians: int = 3
-    bias_relax_steps: int = 15
-    force_tol: float = 0.01
-    quench_max_iter: int = 2000
-    cell_vmax: float = 0.01
-    store_walk_points: bool = True
-
-    def __post_init__(self) -> None:
-        if self.n_gaussians < 1 or self.ds_atom <= 0 or self.ds_cell <= 0 or self.temperature_K < 0:
-            raise SetupError(f"invalid SSW parameters: {self}")
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "SSWParameters":
-        """Parameters from a dict; unknown keys are an error naming them."""
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise SetupError(f"unknown SSW parameters: {', '.join(sorted(unknown))}")
-        return cls(**data)
-
-
-@dataclass
-class StepRecord:
-    """What one SSW step did (also kept in the checkpoint's history).
-
-    Attributes
-    ----------
-    step : int
-        1-based step number (0 = quench of the starting structure).
-    energy : float
-        Energy of the minimum the step reached, eV (whole cell).
-    accepted : bool
-        Metropolis outcome.
-    new_minimum : bool
-        The minimum was not in the database before.
-    gaussians : int
-        Gaussians used in the climb.
-    force_calls : int
-        Cumulative force calls of the walker after this step.
-    failed : bool
-        LAMMPS failed inside the step (counted as rejected, nothing recorded).
-    """
-
-    step: int
-    energy: float
-    accepted: bool
-    new_minimum: bool
-    gaussians: int
-    force_calls: int
-    failed: bool = False
+__all__ = ["CHECKPOINT_VERSION", "SSWParameters", "SSWWalker", "StepRecord", "with_overrides"]
 
 
 @dataclass
@@ -230,17 +120,34 @@ class SSWWalker:
 
     # ------------------------------------------------------------------ restart
     @classmethod
-    def resume(cls, checkpoint, db=None, spec: PotentialSpec | None = None) -> "SSWWalker":
-        """Continue a walk from its checkpoint (database path and potential default to the recorded ones)."""
-        import json
+    def resume(cls, checkpoint, db=None, spec: PotentialSpec | None = None,
+               seed: int | None = None) -> "SSWWalker":
+        """Continue a walk from its checkpoint (database path and potential default to the recorded ones).
 
+        Parameters
+        ----------
+        checkpoint : str or PathLike
+            The walk's JSON checkpoint.
+        db, spec : optional
+            Minima database and potential; default: those recorded in the checkpoint.
+        seed : int, optional
+            The seed the caller expects. A walk continues only with its own seed (its RNG state
+            is in the checkpoint); a different one is refused rather than silently ignored.
+
+        Raises
+        ------
+        ParseError
+            Malformed checkpoint (see :func:`~lizrcl_tools.ssw.checkpoint.read_checkpoint`).
+        SetupError
+            ``seed`` differs from the checkpoint's.
+        """
         path = Path(checkpoint)
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise SetupError(f"{path}: cannot read the SSW checkpoint ({exc})") from exc
-        if data.get("version") != CHECKPOINT_VERSION:
-            raise SetupError(f"{path}: checkpoint version {data.get('version')!r} is not {CHECKPOINT_VERSION}")
+        data = read_checkpoint(path)
+        if seed is not None and int(seed) != data["seed"]:
+            raise SetupError(
+                f"{path}: this walk was started with seed {data['seed']}; it cannot resume with seed "
+                f"{seed} (use --seed {data['seed']}, or a new --checkpoint for a new walk)"
+            )
         spec = spec or PotentialSpec.from_dict(data["potential"])
         atoms = Atoms(data["symbols"], positions=data["positions"], cell=data["cell"], pbc=True)
         return cls(atoms, spec, db or data["db"], SSWParameters.from_dict(data["params"]), data["seed"],
@@ -454,6 +361,3 @@ class SSWWalker:
         self.engine.close()
 
 
-def with_overrides(params: SSWParameters, **changes) -> SSWParameters:
-    """Copy of ``params`` with the non-None ``changes`` applied (for CLI options)."""
-    return replace(params, **{k: v for k, v in changes.items() if v is not None})

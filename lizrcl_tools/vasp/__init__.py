@@ -1,8 +1,13 @@
 """VASP stage: presets → input folders → parsed outputs (training frames).
 
 - :mod:`lizrcl_tools.vasp.presets`: presets as YAML data (``vasp_inputs/*.yaml``), validated on
-  load; INCAR/KPOINTS text.
-- :mod:`lizrcl_tools.vasp.folders`: one run folder per structure (:func:`write_vasp_inputs`).
+  load (:mod:`~lizrcl_tools.vasp.preset_files`: where they are, strict YAML reading).
+- :mod:`lizrcl_tools.vasp.incar`: known INCAR tags, user overrides, merging, INCAR text;
+  :mod:`lizrcl_tools.vasp.kpoints`: KPOINTS text.
+- :mod:`lizrcl_tools.vasp.folders`: one run folder per structure (:func:`write_vasp_inputs`),
+  built from :mod:`~lizrcl_tools.vasp.poscar` (element order, POSCAR text),
+  :mod:`~lizrcl_tools.vasp.potcar` (POTCAR or POTCAR.spec) and
+  :mod:`~lizrcl_tools.vasp.folder_io` (atomic folder writes, existing folders).
 - :mod:`lizrcl_tools.vasp.collect`: vasprun.xml/OUTCAR → frames with ``REF_*`` labels
   (:func:`collect`).
 

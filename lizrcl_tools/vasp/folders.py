@@ -14,7 +14,7 @@ re-derives site properties once per site (quadratic: 0.5 s for one 864-atom fram
 against 25 ms for ASE).
 
 Atomicity: a folder is written into a hidden temporary folder beside it and renamed into
-place, so a folder that exists is complete. Existing folders are refused (default), replaced
+place, so a folder that exists is complete (:mod:`lizrcl_tools.vasp.folder_io`). Existing folders are refused (default), replaced
 (``existing="overwrite"``) or kept when their files are identical to what would be written
 (``existing="skip"``, which makes an interrupted run restartable; a folder that differs is an
 error rather than silently stale).
@@ -23,48 +23,46 @@ What the writer changes in a structure, it reports (:attr:`WriteReport.structure
 per-folder flags in the manifest): atoms are stably sorted into Li, Zr, Cl order (other
 elements after, in order of appearance) so each element appears once in POSCAR and POTCAR;
 a left-handed cell has its first two vectors swapped (VASP needs a positive triple product;
-Cartesian positions are unchanged); velocities are not written.
+Cartesian positions are unchanged); velocities are not written (:mod:`lizrcl_tools.vasp.poscar`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import shutil
-import tempfile
 import time
-import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from lizrcl_tools.errors import PresetError, SetupError
-from lizrcl_tools.fileio import read_frames, write_json_atomic, write_text_atomic
-from lizrcl_tools.keys import ELEMENTS
-from lizrcl_tools.vasp.presets import (
+from lizrcl_tools.fileio import iter_structures, write_json_atomic, write_text_atomic
+from lizrcl_tools.vasp.folder_io import (
+    MANIFEST_CSV,
+    MANIFEST_JSON,
+    Existing,
+    refuse_existing,
+    stale_folders,
+    write_folder,
+)
+from lizrcl_tools.vasp.incar import (
     IncarChange,
-    Preset,
     check_incar_value,
     known_incar_tags,
-    load_preset,
     merge_incar,
     render_incar,
-    render_kpoints,
 )
+from lizrcl_tools.vasp.kpoints import render_kpoints
+from lizrcl_tools.vasp.poscar import element_blocks, poscar_text, prepare_atoms
+from lizrcl_tools.vasp.potcar import potcar_texts
+from lizrcl_tools.vasp.presets import Preset, load_preset
 
-MANIFEST_JSON = "manifest.json"
-MANIFEST_CSV = "manifest.csv"
 NOTES_FILE = "NOTES.txt"
 _CSV_FIELDS = ("folder", "source", "frame", "formula", "natoms", "status", "reordered", "cell_swapped")
 _MEMORY_STEM = "structure"
-
-Existing = Literal["error", "overwrite", "skip"]
 
 
 @dataclass(frozen=True)
@@ -213,138 +211,7 @@ def _frames(label: str, payload: Any, fmt: str | None) -> Iterator[Any]:
     if isinstance(payload, list):
         yield from payload
         return
-    yield from read_frames(payload, format=fmt)
-
-
-# --------------------------------------------------------------------------- per frame
-
-
-def _element_rank(symbols: Sequence[str]) -> np.ndarray:
-    extra: dict[str, int] = {}
-    ranks = []
-    for sym in symbols:
-        if sym in ELEMENTS:
-            ranks.append(ELEMENTS.index(sym))
-        else:
-            ranks.append(extra.setdefault(sym, len(ELEMENTS) + len(extra)))
-    return np.asarray(ranks)
-
-
-def prepare_atoms(atoms: Any, where: str) -> tuple[Any, bool, bool, bool]:
-    """Return a copy of ``atoms`` ready for POSCAR, and what was changed.
-
-    Returns
-    -------
-    atoms : ase.Atoms
-        Stably sorted by element rank (Li, Zr, Cl, others by first appearance), right-handed
-        cell, no momenta.
-    reordered, cell_swapped, dropped_velocities : bool
-    """
-    if atoms.cell.rank < 3:
-        raise SetupError(f"{where}: no 3-D cell (VASP needs a periodic cell)")
-    ranks = _element_rank(atoms.get_chemical_symbols())
-    reordered = bool(np.any(np.diff(ranks) < 0))
-    out = atoms[np.argsort(ranks, kind="stable")] if reordered else atoms.copy()
-    cell_swapped = bool(np.linalg.det(out.cell.array) < 0)
-    if cell_swapped:
-        # Swapping two vectors flips the handedness and keeps every Cartesian position; pymatgen
-        # instead negates the lattice, which inverts the structure.
-        out.set_cell(out.cell.array[[1, 0, 2]], scale_atoms=False)
-    dropped = "momenta" in out.arrays
-    if dropped:
-        del out.arrays["momenta"]
-    out.calc = None
-    return out, reordered, cell_swapped, dropped
-
-
-def poscar_text(atoms: Any, where: str) -> str:
-    """POSCAR (VASP 5, direct coordinates, 16 decimals, selective dynamics from FixAtoms)."""
-    from ase.io.vasp import write_vasp
-
-    buffer = io.StringIO()
-    try:
-        write_vasp(buffer, atoms, direct=True, vasp5=True)
-    except (RuntimeError, ValueError, NotImplementedError) as exc:
-        raise SetupError(f"{where}: cannot write POSCAR: {exc}") from exc
-    return buffer.getvalue()
-
-
-def _runs(symbols: Sequence[str]) -> tuple[str, ...]:
-    """Element blocks in POSCAR order (one per element after sorting)."""
-    out: list[str] = []
-    for sym in symbols:
-        if not out or out[-1] != sym:
-            out.append(sym)
-    return tuple(out)
-
-
-# --------------------------------------------------------------------------- folder I/O
-
-
-def _same_files(folder: Path, files: Mapping[str, str]) -> str | None:
-    """None when ``folder`` holds exactly ``files`` with that content, else what differs."""
-    present = {p.name for p in folder.iterdir()}
-    if present != set(files):
-        return f"files {sorted(present)} instead of {sorted(files)}"
-    for name, text in files.items():
-        if (folder / name).read_text() != text:
-            return f"{name} differs"
-    return None
-
-
-def _write_folder(target: Path, files: Mapping[str, str], existing: Existing) -> str:
-    """Write ``files`` into ``target`` atomically (temp folder + rename); return the status."""
-    if target.exists():
-        if existing == "skip":
-            difference = _same_files(target, files)
-            if difference is None:
-                return "skipped"
-            raise SetupError(
-                f"{target} exists but is not what this preset/override/structure writes "
-                f"({difference}); use overwrite (--overwrite) to replace it"
-            )
-        if existing == "error":
-            raise SetupError(f"{target} exists; use --overwrite or --skip-existing")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        for name, text in files.items():
-            (tmp / name).write_text(text)
-        os.chmod(tmp, 0o755)  # mkdtemp makes 0700; run folders are shared with the queue user
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-            os.rename(target, old)
-            os.rename(tmp, target)
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return "written"
-
-
-def _run_folders(outdir: Path, stems: Iterable[str]) -> list[str]:
-    """Names of folders in ``outdir`` that this writer would name ``<stem>_NNNNN``."""
-    if not outdir.is_dir():
-        return []
-    pattern = re.compile(rf"^(?:{'|'.join(re.escape(s) for s in stems)})_\d{{5,}}$")
-    return sorted(p.name for p in outdir.iterdir() if p.is_dir() and pattern.match(p.name))
-
-
-def _stale_folders(outdir: Path, stems: Iterable[str], written: set[str]) -> list[str]:
-    return [name for name in _run_folders(outdir, stems) if name not in written]
-
-
-def _refuse_existing(outdir: Path, stems: Iterable[str]) -> None:
-    if not outdir.is_dir():
-        return
-    clashes = _run_folders(outdir, stems)
-    if clashes or (outdir / MANIFEST_JSON).exists():
-        shown = ", ".join(clashes[:3]) + (" ..." if len(clashes) > 3 else "")
-        raise SetupError(
-            f"{outdir} already holds run folders ({shown or MANIFEST_JSON}); pass --overwrite to "
-            "replace them or --skip-existing to keep complete identical folders"
-        )
+    yield from iter_structures(payload, format=fmt)
 
 
 # --------------------------------------------------------------------------- main entry
@@ -382,35 +249,6 @@ def _notes_text(preset: Preset, changes: Sequence[IncarChange], potcar_file: str
         lines.append("POTCAR.spec lists the titles in POSCAR order; concatenate those PAW files into POTCAR.")
     lines.append("Atoms are in Li, Zr, Cl order; see manifest.json for the source file and frame.")
     return "\n".join(lines) + "\n"
-
-
-def _potcar_texts(preset: Preset, mode: str) -> tuple[str, Any, list[str]]:
-    """Decide POTCAR vs POTCAR.spec; return the file name, a text builder and notices."""
-    from pymatgen.core import SETTINGS
-
-    psp_dir = SETTINGS.get("PMG_VASP_PSP_DIR")
-    if mode == "potcar" and not psp_dir:
-        raise SetupError("POTCAR requested but pymatgen's PMG_VASP_PSP_DIR is not set")
-    if mode == "spec" or not psp_dir:
-        notices = [] if mode == "spec" else [
-            "PMG_VASP_PSP_DIR is not set (pymatgen cannot find PAW files): each folder has "
-            f"POTCAR.spec (titles of the {preset.potcar_functional} set) instead of POTCAR. Set it "
-            "in ~/.config/.pmgrc.yaml or the environment and rerun with --overwrite to write POTCARs."
-        ]
-        return "POTCAR.spec", lambda titles: "\n".join(titles) + "\n", notices
-
-    def build(titles: Sequence[str]) -> str:
-        from pymatgen.io.vasp.inputs import Potcar
-
-        try:
-            return str(Potcar(symbols=list(titles), functional=preset.potcar_functional))
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise SetupError(
-                f"cannot build POTCAR {list(titles)} ({preset.potcar_functional}) from "
-                f"PMG_VASP_PSP_DIR={psp_dir}: {exc}"
-            ) from exc
-
-    return "POTCAR", build, []
 
 
 def write_vasp_inputs(
@@ -464,12 +302,12 @@ def write_vasp_inputs(
     kpoints_text = render_kpoints(
         preset.kpoints_length, f"Fully automatic mesh, length {preset.kpoints_length} A (lizrcl {preset.name})"
     )
-    potcar_file, potcar_builder, notices = _potcar_texts(preset, potcar)
+    potcar_file, potcar_builder, notices = potcar_texts(preset, potcar)
     notes_text = _notes_text(preset, changes, potcar_file)
     sources = _sources(structures)
     outdir = Path(outdir)
     if existing == "error":
-        _refuse_existing(outdir, [stem for stem, _, _ in sources])
+        refuse_existing(outdir, [stem for stem, _, _ in sources])
     outdir.mkdir(parents=True, exist_ok=True)
 
     potcar_cache: dict[tuple[str, ...], str] = {}
@@ -485,7 +323,7 @@ def write_vasp_inputs(
                 counts["cell_swapped"] += swapped
                 counts["velocities"] += dropped
                 symbols = atoms.get_chemical_symbols()
-                blocks = _runs(symbols)
+                blocks = element_blocks(symbols)
                 if blocks not in potcar_cache:
                     missing = [el for el in blocks if el not in preset.potcar_symbols]
                     if missing:
@@ -502,7 +340,7 @@ def write_vasp_inputs(
                     NOTES_FILE: notes_text,
                 }
                 name = f"{stem}_{index:05d}"
-                status = _write_folder(outdir / name, files, existing)
+                status = write_folder(outdir / name, files, existing)
                 entries.append(FolderEntry(
                     folder=name, source=label, frame=index,
                     formula=atoms.get_chemical_formula(mode="reduce"), natoms=len(atoms),
@@ -526,7 +364,7 @@ def write_vasp_inputs(
     if counts["velocities"]:
         structure_changes.append(f"{counts['velocities']} frame(s) carried velocities, not written to POSCAR")
 
-    stale = _stale_folders(outdir, [stem for stem, _, _ in sources], {e.folder for e in entries})
+    stale = stale_folders(outdir, [stem for stem, _, _ in sources], {e.folder for e in entries})
     if stale:
         notices.append(
             f"{len(stale)} older run folder(s) in {outdir} are not part of this run and not in the "

@@ -1,0 +1,96 @@
+"""Settings of an SSW walk (:class:`SSWParameters`), every one with a default.
+
+Units: Å (Gaussian widths along atoms), dimensionless strain, K, GPa, eV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from lizrcl_tools.errors import SetupError
+
+
+@dataclass(frozen=True)
+class SSWParameters:
+    """Settings of an SSW walk; every one has a default (LASP-like where public).
+
+    Attributes
+    ----------
+    n_gaussians : int
+        N_G, maximum Gaussians per step (LASP default 10).
+    ds_atom : float
+        Gaussian width along atomic directions, Å (0.6; sensible 0.2–0.6).
+    ds_cell : float
+        Gaussian width along strain directions, dimensionless strain (0.05).
+    temperature_K : float
+        T_ssw of the Metropolis test, K (300).
+    relax_cell : bool
+        Variable-cell walk (cell in the direction, the bias and the quench).
+    pressure_GPa : float
+        External pressure for cell relaxation and enthalpy, GPa (0).
+    cell_weight : float
+        Norm of the strain part of N0 relative to the atomic part (0.5).
+    lambda_min, lambda_max : float
+        Range of the global/local mixing weight λ (0.1, 1.5).
+    dimer_delta : float
+        Dimer displacement in Δ units (0.01, i.e. 0.006 Å at ds_atom 0.6).
+    dimer_rotations : int
+        Rotations per Gaussian (2, two force calls each).
+    direction_bias : float
+        a of the −a (N·N0)² rotation bias, eV per Δ² (0.5).
+    force_target : float
+        Total force along +N wanted after adding a Gaussian, eV per Δ unit (0.1).
+    max_height_per_atom : float
+        Cap on one Gaussian's height, eV per atom (0.1).
+    min_gaussians : int
+        Gaussians before an early stop is allowed (3).
+    bias_relax_steps : int
+        Iterations of each biased relaxation (15).
+    force_tol : float
+        Quench tolerance, LAMMPS ftol (2-norm of all forces), eV/Å (0.01).
+    quench_max_iter : int
+        Iterations per quench round (2000).
+    cell_vmax : float
+        ``fix box/relax vmax`` of the quench: largest relative volume change per iteration
+        (0.01; LAMMPS's usual 0.001–0.002 doubles the quench's force calls here).
+    store_walk_points : bool
+        Keep the climb's intermediate structures in the database (True).
+    """
+
+    n_gaussians: int = 10
+    ds_atom: float = 0.6
+    ds_cell: float = 0.05
+    temperature_K: float = 300.0
+    relax_cell: bool = True
+    pressure_GPa: float = 0.0
+    cell_weight: float = 0.5
+    lambda_min: float = 0.1
+    lambda_max: float = 1.5
+    dimer_delta: float = 0.01
+    dimer_rotations: int = 2
+    direction_bias: float = 0.5
+    force_target: float = 0.1
+    max_height_per_atom: float = 0.1
+    min_gaussians: int = 3
+    bias_relax_steps: int = 15
+    force_tol: float = 0.01
+    quench_max_iter: int = 2000
+    cell_vmax: float = 0.01
+    store_walk_points: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n_gaussians < 1 or self.ds_atom <= 0 or self.ds_cell <= 0 or self.temperature_K < 0:
+            raise SetupError(f"invalid SSW parameters: {self}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SSWParameters":
+        """Parameters from a dict; unknown keys are an error naming them."""
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise SetupError(f"unknown SSW parameters: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+def with_overrides(params: SSWParameters, **changes) -> SSWParameters:
+    """Copy of ``params`` with the non-None ``changes`` applied (for CLI options)."""
+    return replace(params, **{k: v for k, v in changes.items() if v is not None})

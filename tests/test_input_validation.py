@@ -75,3 +75,100 @@ def test_non_finite_positions_and_flat_cells_are_refused():
     flat = Atoms("LiCl", positions=[[0, 0, 0], [2.5, 0, 0]], cell=[[5, 0, 0], [0, 5, 0], [5, 5, 0]], pbc=True)
     with pytest.raises(SetupError, match="zero volume"):
         check_input_structure(flat)
+
+
+# --- The overwrite policy (fileio) ---------------------------------------------------------
+
+def test_finished_result_is_refused_then_replaced_with_numbered_backups(tmp_path):
+    from lizrcl_tools.fileio import backup_path, check_output, write_text_atomic
+
+    target = tmp_path / "train.extxyz"
+    write_text_atomic(target, "first\n", force=False)
+    with pytest.raises(SetupError, match=r"train.extxyz already exists; refusing.*--force.*train.bak1.extxyz"):
+        write_text_atomic(target, "second\n", force=False)
+    with pytest.raises(SetupError, match="already exists"):
+        check_output(target)
+    assert target.read_text() == "first\n"
+    write_text_atomic(target, "second\n", force=True)
+    write_text_atomic(target, "third\n", force=True)
+    assert target.read_text() == "third\n"
+    assert (tmp_path / "train.bak1.extxyz").read_text() == "first\n"
+    assert (tmp_path / "train.bak2.extxyz").read_text() == "second\n"
+    assert backup_path(target).name == "train.bak3.extxyz"
+    assert backup_path(tmp_path / "POSCAR").name == "POSCAR.bak1"
+
+
+def test_output_under_a_file_or_onto_a_folder_is_a_clear_error(tmp_path):
+    from lizrcl_tools.fileio import write_json_atomic
+
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(SetupError, match=r"taken is a file, not a folder"):
+        write_json_atomic(tmp_path / "taken" / "sub" / "r.json", {})
+    with pytest.raises(SetupError, match="it is a folder"):
+        write_json_atomic(tmp_path, {})
+
+
+# --- The structure reader -----------------------------------------------------------------
+
+PARTIAL_CIF = """data_licl_half
+_cell_length_a 5.13
+_cell_length_b 5.13
+_cell_length_c 5.13
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'F m -3 m'
+_symmetry_Int_Tables_number 225
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+Li1 Li 0 0 0 {occ}
+Cl1 Cl 0.5 0.5 0.5 1.0
+"""
+
+
+def test_partially_occupied_cif_site_is_refused_with_file_line_and_site(tmp_path):
+    from lizrcl_tools.fileio import read_structure
+
+    path = tmp_path / "half.cif"
+    path.write_text(PARTIAL_CIF.format(occ=0.5))
+    with pytest.raises(ParseError, match=r"half.cif:17: site Li1 \(Li\) has occupancy 0.5"):
+        read_structure(path)
+    path.write_text(PARTIAL_CIF.format(occ=1.0))
+    atoms = read_structure(path)  # the fully occupied version is rock salt: 4 Li + 4 Cl
+    assert atoms.get_chemical_formula() == "Cl4Li4"
+
+
+def test_reader_refuses_close_atoms_unless_the_limit_is_lowered(tmp_path):
+    from lizrcl_tools.fileio import read_structure
+
+    path = tmp_path / "POSCAR"
+    path.write_text("LiCl\n1.0\n5 0 0\n0 5 0\n0 0 5\nLi Cl\n1 1\nDirect\n0 0 0\n0.02 0 0\n")
+    with pytest.raises(ParseError, match=r"POSCAR: atoms #1 \(Li\) and #2 \(Cl\) are 0.100 Å apart"):
+        read_structure(path)
+    assert len(read_structure(path, min_distance={"Li-Cl": 0.05})) == 2
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("", "the file is empty"),
+        ("\n  \n", "the file is empty"),
+        ("LiCl\n1.0\n5 0 0\n0 5\n0 0 5\nLi Cl\n1 1\nDirect\n0 0 0\n0.5 0.5 0.5\n",
+         r"POSCAR:4: expected lattice vector 2"),
+        ("LiCl\n1.0\n5 0 0\n0 5 0\n0 0 5\nLi Cl\none 1\nDirect\n0 0 0\n0.5 0.5 0.5\n",
+         r"POSCAR:7: expected the atom counts"),
+        ("LiCl\n1.0\n5 0 0\n0 5 0\n0 0 5\nLi Cl\n1 1\nDirect\n0 0 0\n", r"POSCAR:9: the file ends before line 10, where coordinates of atom 2 of 2"),
+    ],
+)
+def test_empty_or_garbled_poscar_names_the_line(tmp_path, text, where):
+    from lizrcl_tools.fileio import read_structure
+
+    path = tmp_path / "POSCAR"
+    path.write_text(text)
+    with pytest.raises(ParseError, match=where):
+        read_structure(path)

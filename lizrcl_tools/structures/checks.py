@@ -227,7 +227,9 @@ def _fail(message: str, where: str, path: Any = None, line: int | None = None) -
     raise SetupError(f"{where}: {message}" if where else message)
 
 
-def check_finite(atoms: Atoms, where: str = "structure", path: Any = None) -> None:
+def check_finite(
+    atoms: Atoms, where: str = "structure", path: Any = None, line: int | None = None
+) -> None:
     """Refuse non-finite positions or cell, and a periodic cell with zero or negative volume.
 
     Raises :class:`ParseError` (when ``path`` is given) or :class:`SetupError`, naming ``where``.
@@ -241,10 +243,11 @@ def check_finite(atoms: Atoms, where: str = "structure", path: Any = None) -> No
             f"({bad.size} atom(s) affected); expected finite coordinates in Å",
             where,
             path,
+            line,
         )
     cell = np.asarray(atoms.cell, dtype=float)
     if not np.isfinite(cell).all():
-        _fail(f"the cell has non-finite entries {cell.tolist()}", where, path)
+        _fail(f"the cell has non-finite entries {cell.tolist()}", where, path, line)
     if atoms.pbc.any():
         volume = abs(float(np.linalg.det(cell))) if atoms.pbc.all() else None
         if volume is not None and volume < 1e-6:
@@ -253,11 +256,16 @@ def check_finite(atoms: Atoms, where: str = "structure", path: Any = None) -> No
                 "independent lattice vectors in Å",
                 where,
                 path,
+                line,
             )
 
 
 def check_min_distance(
-    atoms: Atoms, where: str = "structure", min_distance: Any = None, path: Any = None
+    atoms: Atoms,
+    where: str = "structure",
+    min_distance: Any = None,
+    path: Any = None,
+    line: int | None = None,
 ) -> None:
     """Refuse two atoms closer than the per-pair minimum (periodic images included).
 
@@ -270,7 +278,8 @@ def check_min_distance(
     min_distance : float or mapping, optional
         See :func:`input_min_distances` (default :data:`MIN_DISTANCE_FACTOR` × covalent radii).
     path : str or PathLike, optional
-        File the structure came from: the error is then a :class:`ParseError` naming it.
+        File the structure came from: the error is then a :class:`ParseError` naming it
+        (and ``line``, where the structure starts, if given).
 
     Raises
     ------
@@ -314,16 +323,21 @@ def check_min_distance(
         "(or --min-distance 0 to switch the check off)",
         where,
         path,
+        line,
     )
 
 
 def check_input_structure(
-    atoms: Atoms, where: str = "structure", min_distance: Any = None, path: Any = None
+    atoms: Atoms,
+    where: str = "structure",
+    min_distance: Any = None,
+    path: Any = None,
+    line: int | None = None,
 ) -> None:
     """All boundary checks on a structure read from a user: finite numbers, a real cell,
     no atoms closer than the per-pair minimum (:func:`check_min_distance`).
 
     Occupancy is checked by the file reader (``fileio.read_frames``), which sees the CIF sites.
     """
-    check_finite(atoms, where, path)
-    check_min_distance(atoms, where, min_distance, path)
+    check_finite(atoms, where, path, line)
+    check_min_distance(atoms, where, min_distance, path, line)

@@ -67,7 +67,7 @@ MAX_LISTED = 20
 """Frames with non-finite labels listed by index in the statistics (all are counted)."""
 
 
-def _non_finite_labels(atoms: Atoms) -> list[str]:
+def non_finite_labels(atoms: Atoms) -> list[str]:
     """Names of the labels (and positions) of ``atoms`` holding NaN or inf."""
     bad = []
     if not np.isfinite(np.asarray(atoms.positions, dtype=float)).all():
@@ -102,7 +102,7 @@ def _accumulate(frames: Iterable[Atoms]) -> tuple[dict[str, Any], dict[str, np.n
     for atoms in frames:
         symbols = atoms.get_chemical_symbols()
         n_frames += 1
-        bad = _non_finite_labels(atoms)
+        bad = non_finite_labels(atoms)
         if bad:
             # Kept out of every range and histogram: one NaN would turn them all into nan.
             n_non_finite += 1

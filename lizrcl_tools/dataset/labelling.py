@@ -284,7 +284,10 @@ def label_frames(
 
 
 def read_frames(
-    path: str | os.PathLike, validate: bool = True, min_distance: Any = None
+    path: str | os.PathLike,
+    validate: bool = True,
+    min_distance: Any = None,
+    labels: bool = True,
 ) -> list[Any]:
     """Read every frame of an extxyz (or any ASE-readable) file, checked.
 
@@ -298,6 +301,8 @@ def read_frames(
         finite ``REF_energy``/``REF_forces``/``REF_stress`` where present.
     min_distance : float or mapping, optional
         The ``--min-distance`` option (default 0.5 × sum of covalent radii; 0: off).
+    labels : bool
+        Check the ``REF_*`` labels too (False when the frames are about to be relabelled).
 
     Raises
     ------
@@ -321,7 +326,7 @@ def read_frames(
         from lizrcl_tools.structures.checks import check_input_structure
 
         for n, atoms in enumerate(frames, start=1):
-            bad = non_finite_labels(atoms)
+            bad = non_finite_labels(atoms) if labels else []
             if bad:
                 raise ParseError(
                     path,
@@ -348,7 +353,7 @@ def label_file(
     """
     if Path(input_path).resolve() == Path(output).resolve():
         raise SetupError(f"output {output} would overwrite the input; choose another name")
-    frames = read_frames(input_path, min_distance=min_distance)
+    frames = read_frames(input_path, min_distance=min_distance, labels=False)
     return label_frames(frames, reference, output, progress=progress, force=force)
 
 

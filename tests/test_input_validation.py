@@ -172,3 +172,32 @@ def test_empty_or_garbled_poscar_names_the_line(tmp_path, text, where):
     path.write_text(text)
     with pytest.raises(ParseError, match=where):
         read_structure(path)
+
+
+# --- evaluate: the model file -------------------------------------------------------------
+
+def test_evaluate_refuses_a_file_that_is_not_a_model_before_loading(tmp_path):
+    import zipfile
+
+    from lizrcl_tools.potential.evaluate import check_model_file, default_model_path, evaluate_file
+
+    data = tmp_path / "data.extxyz"
+    data.write_text("unused: the model is checked first\n")
+    text = tmp_path / "notes.model"
+    text.write_text("not a model\n")
+    with pytest.raises(ParseError, match=r"notes.model: not a torch.save file \(starts with 'not a model'\)"):
+        evaluate_file(data, model=text)
+    empty = tmp_path / "empty.model"
+    empty.write_bytes(b"")
+    with pytest.raises(ParseError, match="the file is empty"):
+        check_model_file(empty)
+    exported = tmp_path / "m-lammps.pt"
+    with zipfile.ZipFile(exported, "w") as archive:
+        archive.writestr("m-lammps/code/__torch__.py", "")
+        archive.writestr("m-lammps/constants.pkl", "")
+    with pytest.raises(ParseError, match="TorchScript export"):
+        check_model_file(exported)
+    with pytest.raises(SetupError, match="does not exist"):
+        check_model_file(tmp_path / "missing.model")
+    shipped = default_model_path()
+    assert shipped is not None and check_model_file(shipped) == shipped

@@ -201,3 +201,19 @@ def test_evaluate_refuses_a_file_that_is_not_a_model_before_loading(tmp_path):
         check_model_file(tmp_path / "missing.model")
     shipped = default_model_path()
     assert shipped is not None and check_model_file(shipped) == shipped
+
+
+def test_vasp_collect_refuses_an_existing_dataset_unless_forced(tmp_path, vasp_fixture):
+    import ase.io
+
+    from lizrcl_tools.cli import run
+
+    run_file = str(vasp_fixture("NaCl_static.vasprun.xml.gz"))
+    out = tmp_path / "train.extxyz"
+    out.write_text("finished dataset\n")
+    with pytest.raises(SetupError, match="train.extxyz already exists; refusing to overwrite a finished dataset"):
+        run(["vasp", "collect", run_file, "-o", str(out)])
+    assert out.read_text() == "finished dataset\n"
+    assert run(["vasp", "collect", run_file, "-o", str(out), "--force"]) == 0
+    assert len(ase.io.read(out, index=":")) >= 1
+    assert (tmp_path / "train.bak1.extxyz").read_text() == "finished dataset\n"

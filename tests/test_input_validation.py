@@ -217,3 +217,14 @@ def test_vasp_collect_refuses_an_existing_dataset_unless_forced(tmp_path, vasp_f
     assert run(["vasp", "collect", run_file, "-o", str(out), "--force"]) == 0
     assert len(ase.io.read(out, index=":")) >= 1
     assert (tmp_path / "train.bak1.extxyz").read_text() == "finished dataset\n"
+
+
+def test_export_refuses_an_existing_export_before_compiling(tmp_path):
+    from lizrcl_tools.potential.evaluate import default_model_path
+    from lizrcl_tools.potential.export import export_model
+
+    out = tmp_path / "model-lammps.pt"
+    out.write_bytes(b"finished export")
+    with pytest.raises(SetupError, match="model-lammps.pt already exists; refusing .*--force"):
+        export_model(default_model_path(), out, dtype="float32", force=False)
+    assert out.read_bytes() == b"finished export"

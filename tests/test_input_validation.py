@@ -228,3 +228,13 @@ def test_export_refuses_an_existing_export_before_compiling(tmp_path):
     with pytest.raises(SetupError, match="model-lammps.pt already exists; refusing .*--force"):
         export_model(default_model_path(), out, dtype="float32", force=False)
     assert out.read_bytes() == b"finished export"
+
+
+def test_cell_thinner_than_twice_the_cutoff_only_where_unsupported():
+    from lizrcl_tools.structures.checks import check_cell_vs_cutoff
+
+    cell = build("li2zrcl6-p3m1")  # c ≈ 5.96 Å
+    check_cell_vs_cutoff(cell, 5.0, small_cell_ok=True)
+    with pytest.raises(SetupError, match=r"5.96 Å thick .* twice the 5.0 Å cutoff .* at least 2 × 2 × 2"):
+        check_cell_vs_cutoff(cell, 5.0, small_cell_ok=False)
+    check_cell_vs_cutoff(cell.repeat((2, 2, 2)), 5.0, small_cell_ok=False)

@@ -341,3 +341,32 @@ def check_input_structure(
     """
     check_finite(atoms, where, path, line)
     check_min_distance(atoms, where, min_distance, path, line)
+
+
+def check_cell_vs_cutoff(
+    atoms: Atoms, cutoff: float, small_cell_ok: bool, what: str = "the potential"
+) -> None:
+    """Refuse a periodic cell thinner than twice ``cutoff`` (Å) where the potential cannot use one.
+
+    Below 2 × cutoff an atom interacts with more than one image of a neighbour. LAMMPS pair
+    styles (ghost atoms) and ASE neighbour lists handle that correctly, so callers pass
+    ``small_cell_ok=True`` for them; a potential that keeps one image per pair must pass False.
+
+    Raises
+    ------
+    SetupError
+        Naming the thinnest perpendicular width, the cutoff and the supercell that would do.
+    """
+    from lizrcl_tools.structures.frameworks import perpendicular_widths
+
+    if small_cell_ok or not atoms.pbc.any():
+        return
+    widths = perpendicular_widths(np.asarray(atoms.cell))
+    if widths.min() < 2 * cutoff:
+        need = np.ceil(2 * cutoff / widths).astype(int)
+        raise SetupError(
+            f"the cell is {widths.min():.2f} Å thick (perpendicular widths "
+            f"{', '.join(f'{w:.2f}' for w in widths)} Å), below twice the {cutoff} Å cutoff of "
+            f"{what}, which does not handle several images of one atom; use a supercell of at "
+            f"least {need[0]} × {need[1]} × {need[2]}"
+        )

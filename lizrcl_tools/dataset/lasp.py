@@ -313,10 +313,16 @@ def extract_lasp_pair(archive: str | os.PathLike, workdir: str | os.PathLike) ->
         The extracted TrainStr.txt and TrainFor.txt.
     """
     archive = Path(archive)
+    if not archive.is_file():
+        raise SetupError(f"{archive}: no such file")
     try:
         tar = tarfile.open(archive, "r:*")
     except (tarfile.TarError, OSError) as exc:
-        raise ParseError(archive, f"not a readable tar archive ({exc})") from exc
+        raise ParseError(
+            archive,
+            "not a tar archive (plain, .gz, .bz2 or .xz); give TrainStr.txt and TrainFor.txt, "
+            "an archive holding both (Trainfile_LiZrCl.tar.gz) or a folder holding both",
+        ) from exc
     found: dict[str, list[tarfile.TarInfo]] = {"trainstr.txt": [], "trainfor.txt": []}
     with tar:
         for member in tar:

@@ -244,6 +244,8 @@ def stats_of_file(
         from lizrcl_tools.fileio import check_output
 
         check_output(plot, force=force, what="plot")
+    if Path(path).is_file() and not Path(path).read_bytes()[:65536].strip():
+        raise ParseError(path, "the file is empty; expected an extxyz training file")
     stats, samples = _accumulate(iread_training_file(path))
     if stats["n_frames"] == 0:
         raise ParseError(path, "no frames")

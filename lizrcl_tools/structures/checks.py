@@ -319,8 +319,9 @@ def check_min_distance(
     _fail(
         f"{what} (1-based, file order); the minimum for {_pair_name(pair)} is "
         f"{table[pair]:.2f} Å ({how}); {too_close.size} pair(s) too close. If this is "
-        f"intended, lower the limit with --min-distance {_pair_name(pair).replace('–', '-')}=X "
-        "(or --min-distance 0 to switch the check off)",
+        f"intended, lower the limit for the pair: --min-distance "
+        f"{_pair_name(pair).replace('–', '-')}=X (min_distance={{'"
+        f"{_pair_name(pair).replace('–', '-')}': X}} in Python; 0 switches the check off)",
         where,
         path,
         line,

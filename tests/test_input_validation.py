@@ -9,13 +9,9 @@ from ase.data import atomic_numbers, covalent_radii
 
 from lizrcl_tools.errors import ParseError, SetupError
 from lizrcl_tools.structures import build
-from lizrcl_tools.structures.checks import (
-    MIN_DISTANCE_FACTOR,
-    check_input_structure,
-    check_min_distance,
-    input_min_distances,
-    parse_min_distance,
-)
+
+# The checks are imported inside each test, so that each test fails on its own where they
+# are missing rather than the whole module failing to import.
 
 
 def _pair(a: str, b: str, d: float, box: float = 8.0) -> Atoms:
@@ -23,6 +19,8 @@ def _pair(a: str, b: str, d: float, box: float = 8.0) -> Atoms:
 
 
 def test_default_min_distance_is_half_the_covalent_radii_sum():
+    from lizrcl_tools.structures.checks import MIN_DISTANCE_FACTOR, input_min_distances
+
     table = input_min_distances(["Li", "Zr", "Cl"])
     for pair, limit in table.items():
         a, b = (sorted(pair) * 2)[:2]
@@ -34,6 +32,8 @@ def test_default_min_distance_is_half_the_covalent_radii_sum():
 
 
 def test_atoms_0p1_angstrom_apart_are_refused_with_file_and_atoms():
+    from lizrcl_tools.structures.checks import check_input_structure
+
     with pytest.raises(ParseError) as err:
         check_input_structure(_pair("Li", "Cl", 0.1), "frame 1", path="cell.extxyz")
     msg = str(err.value)
@@ -42,6 +42,8 @@ def test_atoms_0p1_angstrom_apart_are_refused_with_file_and_atoms():
 
 
 def test_min_distance_threshold_is_sharp_and_per_pair():
+    from lizrcl_tools.structures.checks import check_min_distance, input_min_distances, parse_min_distance
+
     limit = input_min_distances(["Li", "Cl"])[frozenset({"Li", "Cl"})]
     check_min_distance(_pair("Li", "Cl", limit + 1e-3))
     with pytest.raises(SetupError):
@@ -57,6 +59,8 @@ def test_min_distance_threshold_is_sharp_and_per_pair():
 
 
 def test_periodic_image_counts_and_real_cells_pass():
+    from lizrcl_tools.structures.checks import check_input_structure, check_min_distance
+
     # One Li in a 1.0 Å-long periodic cell overlaps its own image.
     with pytest.raises(SetupError, match="own periodic image"):
         check_min_distance(Atoms("Li", cell=[1.0, 6, 6], pbc=True))
@@ -68,6 +72,8 @@ def test_periodic_image_counts_and_real_cells_pass():
 
 
 def test_non_finite_positions_and_flat_cells_are_refused():
+    from lizrcl_tools.structures.checks import check_input_structure
+
     atoms = _pair("Li", "Cl", 2.5)
     atoms.positions[1, 2] = np.nan
     with pytest.raises(SetupError, match=r"#2 \(Cl\) has a non-finite position"):

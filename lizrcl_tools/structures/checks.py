@@ -260,6 +260,26 @@ def check_finite(
             )
 
 
+def _close_pairs(atoms: Atoms, cutoff: float):
+    """All pairs closer than ``cutoff`` (Å): i, j, distance, integer image shift of j.
+
+    pymatgen's compiled search is ~10× faster than ASE's neighbour list at cut-offs this short
+    (measured 14 vs 169 ms for 432 atoms), which matters when a 34,648-frame set is imported.
+    """
+    if atoms.pbc.all():
+        from pymatgen.optimization.neighbors import find_points_in_spheres
+
+        pos = np.ascontiguousarray(atoms.positions, dtype=float)
+        cell = np.ascontiguousarray(atoms.cell[:], dtype=float)
+        i, j, shift, d = find_points_in_spheres(
+            pos, pos, float(cutoff), np.ones(3, dtype=np.int64), cell, 1e-8
+        )
+        shift = np.rint(shift).astype(int)
+        real = (i != j) | shift.any(axis=1)  # the search also returns each atom itself
+        return i[real], j[real], d[real], shift[real]
+    return neighbor_list("ijdS", atoms, cutoff)
+
+
 def check_min_distance(
     atoms: Atoms,
     where: str = "structure",
@@ -293,7 +313,7 @@ def check_min_distance(
     cutoff = max(table.values(), default=0.0)
     if cutoff <= 0:
         return
-    i, j, d, shift = neighbor_list("ijdS", atoms, cutoff)
+    i, j, d, shift = _close_pairs(atoms, cutoff)
     # Each pair once; an atom and its own image across a short cell once (shift and -shift).
     lead = shift[np.arange(len(shift)), np.argmax(shift != 0, axis=1)] if len(shift) else np.zeros(0)
     sign = np.sign(lead)

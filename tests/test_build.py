@@ -250,3 +250,22 @@ def test_cli_build_smoke(tmp_path, capsys):
     assert "Li96Zr48Cl288" in printed and "P-3m1 (164)" in printed and "6g" in printed
     back = ase.io.read(out)
     assert len(back) == 432 and back.info["builder"] == "li2zrcl6-p3m1"
+    # A finished cell is not replaced without --force; with it, the old one is kept.
+    with pytest.raises(SetupError, match="already exists.*--force"):
+        run(["build", "licl", "-o", str(out)])
+    assert len(ase.io.read(out)) == 432
+    assert run(["build", "licl", "-o", str(out), "--force"]) == 0
+    assert len(ase.io.read(out)) == 8 and len(ase.io.read(tmp_path / "cell.bak1.extxyz")) == 432
+
+
+def test_supercell_size_is_checked_before_building():
+    with pytest.raises(SetupError, match="positive atom count"):
+        build("li2zrcl6-p3m1", n_atoms=0)
+    with pytest.raises(SetupError, match="1,728,000 atoms, above the limit of 100,000"):
+        build("licl", repeat=(60, 60, 60))
+    with pytest.raises(SetupError, match="above the limit"):
+        make_supercell(build("licl"), n_atoms=8 * 20_000)
+    # The limit counts real atoms and can be raised.
+    assert len(build("licl", repeat=(2, 2, 2), max_atoms=64)) == 64
+    with pytest.raises(SetupError, match="above the limit of 5,000"):
+        mix(0.333, 6001, seed=1)

@@ -94,3 +94,25 @@ def test_unreadable_training_file_names_it(tmp_path):
     with pytest.raises(ParseError, match=r"cut\.extxyz: frame 1 \(0-based\) is not readable"):
         stats_of_file(cut)
     assert stats_of_file(good)["n_frames"] == 2
+
+
+def test_non_finite_labels_are_reported_and_kept_out_of_the_ranges():
+    from lizrcl_tools.dataset.stats import format_stats
+
+    bad = _frame(["Li", "Cl"], -7.0, [[np.nan, 0, 0], [0, 0, 0]], "md")
+    bad.info[keys.SOURCE] = "TrainStr.txt:7"
+    frames = [
+        _frame(["Li", "Cl"], -6.0, [[1, 0, 0], [0, 0, 0]], "md"),
+        bad,
+        _frame(["Li", "Cl"], float("nan"), [[2, 0, 0], [0, 0, 0]], "md"),
+    ]
+    stats = dataset_stats(frames)
+    assert stats["n_non_finite"] == 2
+    assert stats["non_finite_frames"][0] == {"frame": 1, "labels": [keys.REF_FORCES], "source": "TrainStr.txt:7"}
+    assert stats["non_finite_frames"][1]["labels"] == [keys.REF_ENERGY]
+    # Ranges come from the one finite frame, not nan .. nan.
+    assert stats["energy_per_atom_eV"] == {"min": -3.0, "max": -3.0, "mean": -3.0}
+    assert stats["max_abs_force_eV_A"]["max"] == pytest.approx(1.0)
+    text = format_stats(stats)
+    assert text.startswith("NON-FINITE: 2 frame(s) hold NaN or inf (0-based): frame 1 (REF_forces, TrainStr.txt:7)")
+    assert "nan" not in text.split("\n", 1)[1]

@@ -181,3 +181,28 @@ def test_sevennet_loads_offline_and_gives_physical_labels():
     assert -5.0 < labelled.info[keys.REF_ENERGY] / len(atoms) < -2.0
     stress = labelled.info[keys.REF_STRESS]
     assert np.allclose(stress[:3], stress[0], atol=1e-5) and np.allclose(stress[3:], 0, atol=1e-5)
+
+
+def test_existing_other_dataset_is_not_replaced_but_own_output_resumes(tmp_path):
+    out = tmp_path / "labelled.extxyz"
+    label_frames(_frames(3), _ref(CountingLJ()), out, progress=False)
+    finished = out.read_text()
+    # Labelling one different frame into it would replace 3 labelled frames by 1: refused.
+    other = [_frames(5)[4]]
+    counter = CountingLJ()
+    with pytest.raises(SetupError, match=r"not a resumable output .*3 of its 3 frames do not match.*--force"):
+        label_frames(other, _ref(counter), out, progress=False)
+    assert counter.n_calls == 0 and out.read_text() == finished
+    # The same frames with another reference would mix labels: refused too.
+    with pytest.raises(SetupError, match="reference \\(other-lj\\)"):
+        label_frames(_frames(3), Reference(CountingLJ(), "other-lj", "test"), out, progress=False)
+    # A file that is no labelling output at all (a hand-made dataset) is refused.
+    plain = tmp_path / "plain.extxyz"
+    ase.io.write(plain, _frames(2))
+    with pytest.raises(SetupError, match="2 of its 2 frames do not match"):
+        label_frames(_frames(2), _ref(CountingLJ()), plain, progress=False)
+    # Resuming into its own output stays legitimate, and --force replaces with a backup.
+    assert label_frames(_frames(3), _ref(CountingLJ()), out, progress=False).n_reused == 3
+    assert label_frames(other, _ref(CountingLJ()), out, progress=False, force=True).n_frames == 1
+    assert len(ase.io.read(out, index=":")) == 1
+    assert (tmp_path / "labelled.bak1.extxyz").read_text() == finished

@@ -12,7 +12,7 @@ import pytest
 from ase.units import GPa
 
 from lizrcl_tools import keys
-from lizrcl_tools.errors import LizrclWarning, ParseError
+from lizrcl_tools.errors import LizrclWarning, ParseError, SetupError
 from lizrcl_tools.dataset.lasp import extract_lasp_pair, import_lasp, read_lasp
 
 DATA = Path(__file__).parent / "data" / "lasp"
@@ -98,8 +98,8 @@ def test_z_mismatch_names_trainfor_line_and_writes_nothing(tmp_path):
     out = tmp_path / "out.extxyz"
     out.write_text("previous result\n")
     with pytest.raises(ParseError, match=r"TrainFor\.txt:10: atom 2: Z=3 here but Z=17 in .*TrainStr\.txt:16"):
-        import_lasp([STR, bad], out, progress=False)
-    assert out.read_text() == "previous result\n"
+        import_lasp([STR, bad], out, progress=False, force=True)
+    assert out.read_text() == "previous result\n"  # and no backup: nothing was replaced
     assert sorted(p.name for p in tmp_path.iterdir()) == ["TrainFor.txt", "out.extxyz"]
 
 
@@ -180,3 +180,39 @@ def test_cli_import_lasp(tmp_path):
     back = ase.io.read(out, index=":")
     assert [a.info[keys.REF_ENERGY] for a in back] == [-6.8421, -27.3015, -31.0152]
     np.testing.assert_allclose(back[1].arrays[keys.REF_FORCES][0], [0.01, -0.02, 0.03])
+
+
+def test_existing_dataset_is_refused_before_reading_and_force_keeps_a_backup(tmp_path):
+    out = tmp_path / "train.extxyz"
+    out.write_text("finished dataset\n")
+    with pytest.raises(SetupError, match=r"train.extxyz already exists; refusing to overwrite a finished dataset.*--force"):
+        import_lasp([STR, FOR], out)
+    assert out.read_text() == "finished dataset\n"
+    assert import_lasp([STR, FOR], out, force=True).n_structures == 3
+    assert (tmp_path / "train.bak1.extxyz").read_text() == "finished dataset\n"
+
+
+def test_nan_force_is_refused_at_its_line(tmp_path):
+    # Line 10 of TrainFor.txt: structure 2, second force line.
+    bad = _variant(tmp_path, "TrainFor.txt", FOR,
+                   lambda ls: ls[:9] + [ls[9].replace("0.20000000", "nan")] + ls[10:])
+    with pytest.raises(ParseError, match=r"TrainFor\.txt:10: non-finite number in a force \(0.10000000 nan 0.30000000\)"):
+        import_lasp([STR, bad], tmp_path / "out.extxyz")
+    assert not (tmp_path / "out.extxyz").exists()
+    bad_e = _variant(tmp_path, "TrainStr.txt", STR, lambda ls: [ls[0], "Energy is   inf eV\n"] + ls[2:])
+    with pytest.raises(ParseError, match=r"TrainStr\.txt:2: non-finite number in the energy line"):
+        list(read_lasp(bad_e, FOR))
+
+
+def test_files_in_swapped_order_are_named(tmp_path):
+    with pytest.raises(ParseError, match=r"TrainFor\.txt:2: found a 'stress' line .*this is a TrainFor\.txt\. Give TrainStr\.txt first"):
+        import_lasp([FOR, STR], tmp_path / "out.extxyz")
+
+
+def test_overlapping_atoms_are_refused_with_structure_line(tmp_path):
+    # Structure 3 starts at line 34; move its second Li (line 46) 0.1 Å from the first.
+    close = _variant(tmp_path, "TrainStr.txt", STR, lambda ls: ls[:45] + [
+        "ele    3      0.20000000       0.20000000       0.30000000       0.00000000\n"] + ls[46:])
+    with pytest.raises(ParseError, match=r"TrainStr\.txt:34: structure 3: atoms #1 \(Li\) and #2 \(Li\) are 0.100 Å apart"):
+        list(read_lasp(close, FOR))
+    assert len(list(read_lasp(close, FOR, min_distance=0.05))) == 3

@@ -3,6 +3,7 @@ whose reported errors equal a direct numpy RMSE of its own predictions."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import ase.io
@@ -14,6 +15,7 @@ from ase.calculators.lj import LennardJones
 from ase.units import GPa
 
 from lizrcl_tools import keys
+from lizrcl_tools.errors import SetupError
 from lizrcl_tools.potential.evaluate import (
     Predictions,
     composition_bin,
@@ -201,3 +203,24 @@ def test_shipped_default_model_loads_and_conserves_momentum():
     assert np.all(np.isfinite(forces)) and np.isfinite(cell.get_potential_energy())
     # Forces from a translation-invariant potential sum to zero (Newton's third law).
     np.testing.assert_allclose(forces.sum(axis=0), 0.0, atol=1e-6)
+
+
+def test_training_folder_of_other_data_is_refused_unless_forced(tmp_path):
+    from lizrcl_tools.fileio import write_json_atomic
+    from lizrcl_tools.fileio import jsonable as json_safe
+    from lizrcl_tools.potential.train import check_work_dir, data_fingerprint, train
+
+    frames = _fixture_frames(2)
+    config = TrainConfig(name="t", max_num_epochs=1)
+    work = tmp_path / "work"
+    record = {"seed": 0, "n_frames": len(frames), "data_sha256": data_fingerprint(frames),
+              "config": json_safe(dataclasses.asdict(config))}
+    write_json_atomic(work / "split.json", record)
+    check_work_dir(work, frames, config)  # same data and settings: resuming is fine
+    with pytest.raises(SetupError, match=r"holds a training on other data .*--force.*work.bak1"):
+        train(frames[:-1], work, config)  # refused before anything is written or run
+    assert json.loads((work / "split.json").read_text()) == json.loads(json.dumps(record))
+    with pytest.raises(SetupError, match="other settings"):
+        check_work_dir(work, frames, dataclasses.replace(config, seed=1))
+    check_work_dir(work, frames[:-1], config, force=True)
+    assert not work.exists() and (tmp_path / "work.bak1" / "split.json").is_file()

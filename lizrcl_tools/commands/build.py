@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from lizrcl_tools.commands._common import add_force_argument, add_max_atoms_argument
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``build`` arguments."""
@@ -27,12 +29,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cl-cl", type=float, default=None, help="mix: nearest Cl-Cl distance, Å (default 3.65)")
     parser.add_argument("-o", "--output", help="output file (extxyz, POSCAR, .data = LAMMPS data, .cif, ...)")
     parser.add_argument("--format", help="ASE format name, overriding the guess from the file name")
+    add_max_atoms_argument(parser)
+    add_force_argument(parser, "output structure file")
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from lizrcl_tools.errors import SetupError
-    from lizrcl_tools.structures import BUILDERS, build, describe, make_supercell, mix, write_structure
+    from lizrcl_tools.fileio import check_output
+    from lizrcl_tools.structures import (
+        BUILDERS, MAX_ATOMS, build, describe, make_supercell, mix, write_structure,
+    )
+    from lizrcl_tools.structures.mixing import MIX_MAX_ATOMS
 
     if args.list:
         for name in sorted(BUILDERS):
@@ -42,17 +50,22 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if not args.name:
         raise SetupError("give a structure name (see lizrcl build --list)")
+    if args.output:
+        check_output(args.output, force=args.force, what="structure file")
+    limit = args.max_atoms if args.max_atoms is not None else MAX_ATOMS
     if args.name == "mix":
         if args.x is None or args.atoms is None or args.seed is None:
             raise SetupError("build mix needs --x, --atoms and --seed")
         kw = {} if args.cl_cl is None else {"cl_cl": args.cl_cl}
-        atoms = mix(args.x, args.atoms, args.seed, framework=args.framework, **kw)
+        mix_limit = args.max_atoms if args.max_atoms is not None else MIX_MAX_ATOMS
+        atoms = mix(args.x, args.atoms, args.seed, framework=args.framework, max_atoms=mix_limit, **kw)
         if args.supercell is not None or args.repeat is not None:
-            atoms = make_supercell(atoms, n_atoms=args.supercell, repeat=args.repeat)
+            atoms = make_supercell(atoms, n_atoms=args.supercell, repeat=args.repeat, max_atoms=limit)
     else:
-        atoms = build(args.name, seed=args.seed, n_atoms=args.supercell, repeat=args.repeat)
+        atoms = build(args.name, seed=args.seed, n_atoms=args.supercell, repeat=args.repeat,
+                      max_atoms=limit)
     print(describe(atoms))
     if args.output:
-        path = write_structure(atoms, args.output, format=args.format)
+        path = write_structure(atoms, args.output, format=args.format, force=args.force)
         print(f"wrote          {path}")
     return 0

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from lizrcl_tools.commands._common import (
+    add_force_argument,
+    add_min_distance_argument,
+    min_distance_of,
+)
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``import-lasp`` and ``stats`` actions."""
@@ -34,6 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("--elements", type=_symbols, default=None, metavar="Li,Zr,Cl",
                      help="comma-separated allowed elements; any other is an error at its line")
     imp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_min_distance_argument(imp)
+    add_force_argument(imp, "output dataset")
     imp.set_defaults(handler=_import_lasp)
 
     st = sub.add_parser("stats", help="counts by composition/config_type, energy and force ranges",
@@ -41,6 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     st.add_argument("file", help="training extxyz")
     st.add_argument("--plot", default=None, metavar="PNG", help="write histograms to this PNG")
     st.add_argument("--json", default=None, metavar="JSON", help="write the statistics as JSON")
+    add_force_argument(st, "--plot/--json file")
     st.set_defaults(handler=_stats)
 
 
@@ -54,7 +63,8 @@ def _import_lasp(args: argparse.Namespace) -> int:
 
     summary = import_lasp(
         args.inputs, args.output, stress_unit=args.stress_unit, stress_order=args.stress_order,
-        elements=args.elements, progress=not args.no_progress,
+        elements=args.elements, progress=not args.no_progress, force=args.force,
+        min_distance=min_distance_of(args),
     )
     print(
         f"wrote {summary.n_structures} structures ({summary.n_atoms} atoms) to {summary.output} "
@@ -67,10 +77,14 @@ def _stats(args: argparse.Namespace) -> int:
     from lizrcl_tools.dataset.stats import format_stats, stats_of_file
     from lizrcl_tools.fileio import write_json_atomic
 
-    stats = stats_of_file(args.file, plot=args.plot)
+    from lizrcl_tools.fileio import check_output
+
+    if args.json:
+        check_output(args.json, force=args.force, what="statistics file")
+    stats = stats_of_file(args.file, plot=args.plot, force=args.force)
     print(format_stats(stats))
     if args.json:
-        write_json_atomic(args.json, stats)
+        write_json_atomic(args.json, stats, force=args.force)
     if args.plot:
         print(f"plot: {args.plot}")
     return 0

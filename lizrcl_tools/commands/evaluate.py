@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lizrcl_tools.commands._common import add_force_argument
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``evaluate`` arguments."""
@@ -15,6 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_force_argument(parser, "--json/--plot file")
     parser.set_defaults(handler=_evaluate)
 
 
@@ -23,7 +26,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     report = evaluate_file(args.data, model=args.model, device=args.device, dtype=args.dtype,
                            json_path=args.json, plot_path=args.plot,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, force=args.force)
     print(format_report(report, title=f"{report['model']} on {report['data']} "
                                       "(RMSE; E per atom, F per component, S Voigt)"))
     return 0

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from lizrcl_tools.commands._common import (
+    add_force_argument,
+    add_min_distance_argument,
+    min_distance_of,
+)
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``label`` arguments."""
@@ -19,8 +25,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"],
                         help="float type for MACE references")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_min_distance_argument(parser)
+    add_force_argument(parser, "OUTPUT that is not this run's own (another dataset)")
     parser.epilog = ("Finished frames are kept in OUTPUT.partial.extxyz as they are computed; "
-                     "rerunning the same command resumes and skips them.")
+                     "rerunning the same command resumes and skips them. An existing OUTPUT "
+                     "labelled from other frames or another reference is refused without --force.")
     parser.set_defaults(handler=_label)
 
 
@@ -29,7 +38,8 @@ def _label(args: argparse.Namespace) -> int:
     from lizrcl_tools.dataset.labelling import label_file
 
     reference = get_reference(args.reference, device=args.device, dtype=args.dtype)
-    summary = label_file(args.input, args.output, reference, progress=not args.no_progress)
+    summary = label_file(args.input, args.output, reference, progress=not args.no_progress,
+                         force=args.force, min_distance=min_distance_of(args))
     print(f"wrote {summary.n_frames} labelled frames to {summary.output} "
           f"({summary.n_computed} computed, {summary.n_reused} reused; {summary.reference})")
     return 0

@@ -40,6 +40,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "MD off short contacts the data never covered)")
     parser.add_argument("--mace-arg", action="append", default=[], metavar="--OPT=VALUE",
                         help="extra mace_run_train argument (repeatable; wins over defaults)")
+    parser.add_argument(
+        "--force", action="store_true",
+        help="start over in a WORK_DIR that holds a training on other data or settings; the old "
+        "folder is kept as WORK_DIR.bak1 (without it such a folder is refused; the same data "
+        "and settings resume)",
+    )
     parser.set_defaults(handler=_train)
 
 
@@ -63,7 +69,7 @@ def _train(args: argparse.Namespace) -> int:
         threads=args.threads, pair_repulsion=args.pair_repulsion,
         extra_args=tuple(args.mace_arg),
     )
-    result = train(read_labelled_frames(args.data), args.work_dir, config)
+    result = train(read_labelled_frames(args.data), args.work_dir, config, force=args.force)
     for name in ("train", "valid", "test"):
         if name in result.report:
             print(format_report(result.report[name], title=f"== {name} =="))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lizrcl_tools.commands._common import add_force_argument
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``vasp collect`` arguments."""
@@ -26,6 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--elements", type=_symbols, default=None, metavar="Li,Zr,Cl",
         help="comma-separated allowed elements; a file with any other is an error",
     )
+    add_force_argument(parser, "output dataset")
     parser.set_defaults(handler=_run)
 
 
@@ -37,8 +40,9 @@ def _symbols(text: str) -> list[str]:
 def _run(args: argparse.Namespace) -> int:
     from lizrcl_tools.vasp.collect import collect
     from lizrcl_tools.errors import SetupError
-    from lizrcl_tools.fileio import write_atoms_atomic
+    from lizrcl_tools.fileio import check_output, write_atoms_atomic
 
+    check_output(args.output, force=args.force, what="dataset")
     result = collect(
         args.paths,
         last_only=args.last_only,
@@ -49,6 +53,6 @@ def _run(args: argparse.Namespace) -> int:
     print(result.summary())
     if not result.frames:
         raise SetupError(f"no frames to write to {args.output} (see the summary above)")
-    write_atoms_atomic(args.output, result.frames, format="extxyz")
+    write_atoms_atomic(args.output, result.frames, format="extxyz", force=args.force)
     print(f"wrote {len(result.frames)} frames to {args.output}")
     return 0

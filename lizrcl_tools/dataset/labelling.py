@@ -176,8 +176,14 @@ def label_frames(
     reference: Any,
     output: str | os.PathLike,
     progress: bool = True,
+    force: bool = False,
 ) -> LabelSummary:
     """Label ``frames`` with ``reference`` and write them to ``output``, resuming if possible.
+
+    Resuming into ``output`` is the normal case: its frames whose index, structure hash and
+    reference name match are reused. An existing ``output`` holding anything else (another
+    dataset, frames of a different input or reference) would be lost, so it is refused before
+    any frame is computed unless ``force`` is True, which keeps it as a numbered backup.
 
     Parameters
     ----------
@@ -189,27 +195,55 @@ def label_frames(
         Labelled extxyz file, written atomically when every frame is done.
     progress : bool
         Show a tqdm progress bar.
+    force : bool
+        Replace an ``output`` that is not this run's own (the ``--force`` option).
 
     Returns
     -------
     LabelSummary
         Counts of computed and reused frames.
+
+    Raises
+    ------
+    SetupError
+        ``output`` exists, is not a resumable output of these frames and ``force`` is False.
     """
     from tqdm import tqdm
 
+    from lizrcl_tools.fileio import backup_path, check_output
+
     output = Path(output)
+    check_output(output, force=True)  # a folder, or a parent that is a file: refused here
     partial = side_file(output)
     hashes = [structure_hash(atoms) for atoms in frames]
     done: dict[int, Any] = {}
+    n_in_output = n_foreign = 0
     for source in (output, partial):
         for atoms in _read_done(source):
             index = atoms.info.get(INDEX_KEY)
-            if index is None or not 0 <= int(index) < len(frames):
+            n_in_output += source is output
+            if (
+                index is None
+                or not 0 <= int(index) < len(frames)
+                or str(atoms.info.get(HASH_KEY)) != hashes[int(index)]  # input changed here
+                or str(atoms.info.get(REFERENCE_KEY)) != str(reference.name)
+            ):
+                n_foreign += source is output
                 continue
-            if str(atoms.info.get(HASH_KEY)) != hashes[int(index)]:
-                continue  # the input changed at this index: label it again
             atoms.calc = None
             done[int(index)] = atoms
+    if output.exists() and (n_foreign or n_in_output == 0) and not force:
+        detail = (
+            f"{n_foreign} of its {n_in_output} frames do not match this input and reference "
+            f"({reference.name})"
+            if n_in_output
+            else "it holds no frame labelled from this input"
+        )
+        raise SetupError(
+            f"{output} already exists and is not a resumable output of these frames ({detail}); "
+            "replacing it would lose them. Choose another output name, or pass --force to "
+            f"replace it (the old file is then kept as {backup_path(output).name})"
+        )
     n_reused = len(done)
 
     # Rewrite the side file from the verified frames only, so a torn or stale tail is dropped
@@ -241,7 +275,10 @@ def label_frames(
             n_computed += 1
             bar.update(1)
 
-    write_atoms_atomic(output, [done[i] for i in range(len(frames))], format="extxyz")
+    # force=True: replacing is allowed by now (own output, or --force), and a replaced file
+    # that was not this run's own is kept as a numbered backup.
+    write_atoms_atomic(output, [done[i] for i in range(len(frames))], format="extxyz",
+                       force=True if (n_foreign or (output.exists() and n_in_output == 0)) else None)
     partial.unlink(missing_ok=True)
     return LabelSummary(output, len(frames), n_computed, n_reused,
                         f"{reference.name} {reference.version}")
@@ -250,7 +287,8 @@ def label_frames(
 def iter_labelled_frames(path: str | os.PathLike) -> Iterator[Any]:
     """Stream the frames (ASE ``Atoms`` with their ``REF_*`` labels) of an extxyz training file.
 
-    Labels are read as they are; a frame without them is yielded too (statistics count those).
+    Labels are read as they are, unchecked; a frame without them is yielded too (statistics
+    count those). :func:`read_labelled_frames` checks them.
 
     Raises
     ------
@@ -274,19 +312,51 @@ def iter_labelled_frames(path: str | os.PathLike) -> Iterator[Any]:
         raise ParseError(path, f"frame {n} (0-based) is not readable extxyz: {exc}") from exc
 
 
-def read_labelled_frames(path: str | os.PathLike) -> list[Any]:
-    """Every frame of an extxyz training file, as a list (for training and evaluation).
+def read_labelled_frames(
+    path: str | os.PathLike,
+    validate: bool = True,
+    min_distance: Any = None,
+    labels: bool = True,
+) -> list[Any]:
+    """Every frame of an extxyz training file, as a list (for training and evaluation), checked.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Frames (labelled or not).
+    validate : bool
+        Check every frame (default True): finite positions and cell, no atoms closer than the
+        per-pair minimum (:func:`lizrcl_tools.structures.checks.check_input_structure`), and
+        finite ``REF_energy``/``REF_forces``/``REF_stress`` where present.
+    min_distance : float or mapping, optional
+        The ``--min-distance`` option (default 0.5 × sum of covalent radii; 0: off).
+    labels : bool
+        Check the ``REF_*`` labels too (False when the frames are about to be relabelled).
 
     Raises
     ------
     SetupError
         The file does not exist.
     ParseError
-        A frame is not readable extxyz, or the file holds no frame.
+        A frame is not readable extxyz, the file holds no frame, or a frame fails a check
+        (frame named, 1-based).
     """
     frames = list(iter_labelled_frames(path))
     if not frames:
         raise ParseError(path, "no frames found (expected extxyz frames with REF_* labels)")
+    if validate:
+        from lizrcl_tools.dataset.stats import non_finite_labels
+        from lizrcl_tools.structures.checks import check_input_structure
+
+        for n, atoms in enumerate(frames, start=1):
+            bad = non_finite_labels(atoms) if labels else []
+            if bad:
+                raise ParseError(
+                    path,
+                    f"frame {n} (1-based): {', '.join(bad)} hold NaN or inf; expected finite "
+                    "numbers (see lizrcl data stats for every such frame)",
+                )
+            check_input_structure(atoms, f"frame {n} (1-based)", min_distance, path)
     return frames
 
 
@@ -308,14 +378,20 @@ def label_file(
     output: str | os.PathLike,
     reference: Any,
     progress: bool = True,
+    force: bool = False,
+    min_distance: Any = None,
 ) -> LabelSummary:
     """Read ``input_path``, label every frame with ``reference`` and write ``output``.
 
-    See :func:`label_frames`; ``output`` must differ from ``input_path``.
+    See :func:`label_frames` (``force``: replace an ``output`` that is not this run's own);
+    ``output`` must differ from ``input_path``. The input frames are checked by
+    :func:`lizrcl_tools.fileio.iter_structures` (``min_distance``: the ``--min-distance``
+    option).
     """
     if Path(input_path).resolve() == Path(output).resolve():
         raise SetupError(f"output {output} would overwrite the input; choose another name")
-    return label_frames(list(iter_structures(input_path)), reference, output, progress=progress)
+    frames = list(iter_structures(input_path, min_distance=min_distance))
+    return label_frames(frames, reference, output, progress=progress, force=force)
 
 
 def strip_labels(atoms: Any) -> Any:

@@ -36,6 +36,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -44,6 +45,7 @@ from ase.units import GPa
 
 from lizrcl_tools import keys
 from lizrcl_tools.errors import LizrclWarning, ParseError, SetupError
+from lizrcl_tools.structures.checks import check_input_structure
 
 STRESS_UNITS: dict[str, float | None] = {"eV/A3": 1.0, "kbar": 0.1 * GPa, "GPa": GPa, "none": None}
 """Factor from the file's stress unit to eV/Å³ (``none``: do not store stress)."""
@@ -92,9 +94,13 @@ class _Lines:
 
 def _floats(lines: _Lines, tokens: list[str], what: str) -> list[float]:
     try:
-        return [float(t) for t in tokens]
+        values = [float(t) for t in tokens]
     except ValueError as exc:
         raise lines.error(f"bad number in {what}: {exc}") from exc
+    if not all(np.isfinite(values)):
+        # float() accepts "nan" and "inf"; a NaN label poisons every loss it enters.
+        raise lines.error(f"non-finite number in {what} ({' '.join(tokens)}); expected finite numbers")
+    return values
 
 
 def _atomic_number(lines: _Lines, token: str, elements: Sequence[str] | None) -> int:
@@ -115,6 +121,11 @@ def _read_structure(lines: _Lines, elements: Sequence[str] | None):
     if start is None:
         return None
     tokens = lines.next("the energy line").split()
+    if tokens[:1] in (["stress"], ["force"]):
+        raise lines.error(
+            f"found a '{tokens[0]}' line where TrainStr.txt has 'Energy is ... eV': this is a "
+            "TrainFor.txt. Give TrainStr.txt first, then TrainFor.txt"
+        )
     if len(tokens) < 2:
         raise lines.error("energy line has no '<energy> eV' at its end")
     (energy,) = _floats(lines, tokens[-2:-1], "the energy line (second-to-last token)")
@@ -154,6 +165,11 @@ def _read_forces(lines: _Lines, numbers: np.ndarray, ref: str):
     if lines.next_start() is None:
         raise lines.error(f"file ends after this line, but {ref} still has a structure: the files do not pair up")
     tokens = lines.next("the stress line").split()
+    if tokens[:1] == ["Energy"]:
+        raise lines.error(
+            "found an 'Energy is ...' line where TrainFor.txt has 'stress ...': this is a "
+            "TrainStr.txt. Give TrainStr.txt first, then TrainFor.txt"
+        )
     if tokens[:1] != ["stress"] or len(tokens) < 7:
         raise lines.error("expected 'stress s1 s2 s3 s4 s5 s6'")
     stress = _floats(lines, tokens[1:7], "the stress line")
@@ -190,6 +206,7 @@ def read_lasp(
     config_type: str = "lasp",
     progress: bool = False,
     source_name: str | None = None,
+    min_distance: Any = None,
 ) -> Iterator[Atoms]:
     """Stream a LASP TrainStr.txt/TrainFor.txt pair as labelled frames.
 
@@ -211,6 +228,9 @@ def read_lasp(
         Show a tqdm bar (bytes of TrainStr.txt read).
     source_name : str, optional
         Name used in ``source`` (default: the TrainStr.txt path).
+    min_distance : float or mapping, optional
+        Per-pair minimum interatomic distance, Å (default 0.5 × sum of covalent radii; 0: off);
+        see :func:`lizrcl_tools.structures.checks.input_min_distances`.
 
     Yields
     ------
@@ -222,8 +242,9 @@ def read_lasp(
     Raises
     ------
     ParseError
-        At the first malformed line or the first place where the files stop pairing up
-        (different counts, different Z); the message names the file and line.
+        At the first malformed line, non-finite number (NaN, inf), structure with atoms closer
+        than the minimum distance, or place where the files stop pairing up (different counts,
+        different Z, files in swapped order); the message names the file and line.
 
     Warns
     -----
@@ -252,6 +273,7 @@ def read_lasp(
             start, energy, cell, numbers, positions = item
             stress6, forces = _read_forces(f_lines, numbers, f"{trainstr}:{start}")
             atoms = Atoms(numbers=numbers, positions=positions, cell=cell, pbc=True)
+            check_input_structure(atoms, f"structure {index + 1}", min_distance, trainstr, start)
             atoms.info[keys.REF_ENERGY] = energy
             atoms.arrays[keys.REF_FORCES] = forces
             if factor is not None:
@@ -291,10 +313,16 @@ def extract_lasp_pair(archive: str | os.PathLike, workdir: str | os.PathLike) ->
         The extracted TrainStr.txt and TrainFor.txt.
     """
     archive = Path(archive)
+    if not archive.is_file():
+        raise SetupError(f"{archive}: no such file")
     try:
         tar = tarfile.open(archive, "r:*")
     except (tarfile.TarError, OSError) as exc:
-        raise ParseError(archive, f"not a readable tar archive ({exc})") from exc
+        raise ParseError(
+            archive,
+            "not a tar archive (plain, .gz, .bz2 or .xz); give TrainStr.txt and TrainFor.txt, "
+            "an archive holding both (Trainfile_LiZrCl.tar.gz) or a folder holding both",
+        ) from exc
     found: dict[str, list[tarfile.TarInfo]] = {"trainstr.txt": [], "trainfor.txt": []}
     with tar:
         for member in tar:
@@ -334,6 +362,8 @@ def import_lasp(
     stress_order: str = "lasp",
     elements: Sequence[str] | None = None,
     progress: bool = False,
+    force: bool = False,
+    min_distance: Any = None,
 ) -> LaspImportSummary:
     """Convert a LASP training set to one extxyz, atomically (nothing is left on any error).
 
@@ -344,8 +374,11 @@ def import_lasp(
         or ``[folder]`` holding both.
     output : str or PathLike
         extxyz file, written frame by frame into a temporary file renamed on success.
-    stress_unit, stress_order, elements, progress
+    stress_unit, stress_order, elements, progress, min_distance
         As in :func:`read_lasp`.
+    force : bool
+        Replace an existing ``output`` (kept as a numbered backup); without it an existing
+        output is refused before anything is read.
     """
     import tempfile
 
@@ -353,7 +386,9 @@ def import_lasp(
 
     from lizrcl_tools.fileio import atomic_path
 
-    output = Path(output)
+    from lizrcl_tools.fileio import check_output
+
+    output = check_output(output, force=force, what="dataset")
     tmp_dir = None
     with contextlib.ExitStack() as stack:
         if len(inputs) == 1 and Path(inputs[0]).is_dir():
@@ -373,10 +408,11 @@ def import_lasp(
         # An extracted file's temporary path means nothing later: name the archive member.
         source = f"{inputs[0]}!TrainStr.txt" if tmp_dir is not None else str(trainstr)
         frames = read_lasp(
-            trainstr, trainfor, stress_unit, stress_order, elements, progress=progress, source_name=source
+            trainstr, trainfor, stress_unit, stress_order, elements, progress=progress,
+            source_name=source, min_distance=min_distance,
         )
         n = n_atoms = 0
-        with atomic_path(output) as tmp_out, open(tmp_out, "w") as fh:
+        with atomic_path(output, force=force) as tmp_out, open(tmp_out, "w") as fh:
             for atoms in frames:
                 ase.io.write(fh, atoms, format="extxyz")
                 n += 1

@@ -86,6 +86,30 @@ def _range(values: list[float]) -> dict[str, float] | None:
     return {"min": float(arr.min()), "max": float(arr.max()), "mean": float(arr.mean())}
 
 
+MAX_LISTED = 20
+"""Frames with non-finite labels listed by index in the statistics (all are counted)."""
+
+
+def non_finite_labels(atoms: Atoms) -> list[str]:
+    """Names of the labels (and positions) of ``atoms`` holding NaN or inf."""
+    bad = []
+    if not np.isfinite(np.asarray(atoms.positions, dtype=float)).all():
+        bad.append("positions")
+    for key in (keys.REF_ENERGY, keys.REF_STRESS):
+        if key in atoms.info:
+            try:
+                finite = np.isfinite(np.asarray(atoms.info[key], dtype=float)).all()
+            except (TypeError, ValueError):
+                finite = False
+            if not finite:
+                bad.append(key)
+    if keys.REF_FORCES in atoms.arrays and not np.isfinite(
+        np.asarray(atoms.arrays[keys.REF_FORCES], dtype=float)
+    ).all():
+        bad.append(keys.REF_FORCES)
+    return bad
+
+
 def _accumulate(frames: Iterable[Atoms]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """One pass over ``frames``: the summary dict and the samples the plot needs."""
     by_formula: Counter[str] = Counter()
@@ -96,9 +120,18 @@ def _accumulate(frames: Iterable[Atoms]) -> tuple[dict[str, Any], dict[str, np.n
     max_force: list[float] = []
     components: list[np.ndarray] = []
     n_frames = n_atoms = n_stress = n_no_energy = n_no_forces = n_outside = 0
+    non_finite: list[dict[str, Any]] = []
+    n_non_finite = 0
     for atoms in frames:
         symbols = atoms.get_chemical_symbols()
         n_frames += 1
+        bad = non_finite_labels(atoms)
+        if bad:
+            # Kept out of every range and histogram: one NaN would turn them all into nan.
+            n_non_finite += 1
+            if len(non_finite) < MAX_LISTED:
+                non_finite.append({"frame": n_frames - 1, "labels": bad,
+                                   "source": str(atoms.info.get(keys.SOURCE, ""))})
         n_atoms += len(atoms)
         elements.update(symbols)
         by_formula[reduced_formula(symbols)] += 1
@@ -108,11 +141,15 @@ def _accumulate(frames: Iterable[Atoms]) -> tuple[dict[str, Any], dict[str, np.n
             n_outside += 1
         else:
             by_x[f"{x:.4f}"] += 1
-        if keys.REF_ENERGY in atoms.info:
+        if bad:
+            pass
+        elif keys.REF_ENERGY in atoms.info:
             e_per_atom.append(float(atoms.info[keys.REF_ENERGY]) / len(atoms))
         else:
             n_no_energy += 1
-        if keys.REF_FORCES in atoms.arrays:
+        if bad:
+            pass
+        elif keys.REF_FORCES in atoms.arrays:
             f = np.asarray(atoms.arrays[keys.REF_FORCES], dtype=float)
             max_force.append(float(np.linalg.norm(f, axis=1).max()))
             components.append(f.astype(np.float32).ravel())
@@ -132,6 +169,8 @@ def _accumulate(frames: Iterable[Atoms]) -> tuple[dict[str, Any], dict[str, np.n
         "n_with_stress": n_stress,
         "n_without_energy": n_no_energy,
         "n_without_forces": n_no_forces,
+        "n_non_finite": n_non_finite,
+        "non_finite_frames": non_finite,
     }
     samples = {
         "energy_per_atom_eV": np.asarray(e_per_atom),
@@ -156,12 +195,19 @@ def dataset_stats(frames: Iterable[Atoms]) -> dict[str, Any]:
         ``n_outside_x_series``, ``by_config_type``, ``energy_per_atom_eV`` and
         ``max_abs_force_eV_A`` (each ``{"min", "max", "mean"}`` or None; the force is the
         largest per-atom force norm of each frame), ``n_with_stress``, ``n_without_energy``,
-        ``n_without_forces``.
+        ``n_without_forces``, ``n_non_finite`` (frames with a NaN or inf label or position:
+        left out of the ranges) and ``non_finite_frames`` (the first :data:`MAX_LISTED` of
+        them: 0-based frame, labels, source).
     """
     return _accumulate(frames)[0]
 
 
-def plot_stats(stats: dict[str, Any], samples: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
+def plot_stats(
+    stats: dict[str, Any],
+    samples: dict[str, np.ndarray],
+    path: str | os.PathLike,
+    force: bool | None = None,
+) -> Path:
     """Write a four-panel PNG: energy/atom and force-component histograms, x and config_type counts."""
     import matplotlib
 
@@ -189,19 +235,28 @@ def plot_stats(stats: dict[str, Any], samples: dict[str, np.ndarray], path: str 
     ax.set(xlabel="frames", title="config_type")
     fig.suptitle(f"{stats['n_frames']} frames, {stats['n_atoms']} atoms")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
+    with atomic_path(path, force=force) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return Path(path)
 
 
-def stats_of_file(path: str | os.PathLike, plot: str | os.PathLike | None = None) -> dict[str, Any]:
-    """:func:`dataset_stats` of an extxyz file, optionally with the PNG of :func:`plot_stats`."""
+def stats_of_file(
+    path: str | os.PathLike, plot: str | os.PathLike | None = None, force: bool | None = None
+) -> dict[str, Any]:
+    """:func:`dataset_stats` of an extxyz file, optionally with the PNG of :func:`plot_stats`
+    (``force``: replace an existing plot, see :mod:`lizrcl_tools.fileio`)."""
+    if plot is not None and force is not None:
+        from lizrcl_tools.fileio import check_output
+
+        check_output(plot, force=force, what="plot")
+    if Path(path).is_file() and not Path(path).read_bytes()[:65536].strip():
+        raise ParseError(path, "the file is empty; expected an extxyz training file")
     stats, samples = _accumulate(iter_labelled_frames(path))
     if stats["n_frames"] == 0:
         raise ParseError(path, "no frames")
     if plot is not None:
-        plot_stats(stats, samples, plot)
+        plot_stats(stats, samples, plot, force=force)
     return stats
 
 
@@ -210,7 +265,20 @@ def format_stats(stats: dict[str, Any]) -> str:
     def rng(r: dict[str, float] | None, unit: str) -> str:
         return "n/a" if r is None else f"{r['min']:.4f} .. {r['max']:.4f} {unit} (mean {r['mean']:.4f})"
 
-    lines = [
+    lines = []
+    if stats.get("n_non_finite"):
+        listed = "; ".join(
+            f"frame {item['frame']} ({', '.join(item['labels'])}"
+            + (f", {item['source']})" if item["source"] else ")")
+            for item in stats["non_finite_frames"][:5]
+        )
+        more = stats["n_non_finite"] - min(5, len(stats["non_finite_frames"]))
+        lines.append(
+            f"NON-FINITE: {stats['n_non_finite']} frame(s) hold NaN or inf (0-based): {listed}"
+            + (f" and {more} more" if more > 0 else "")
+            + ". They are left out of the ranges below; remove or relabel them before training"
+        )
+    lines += [
         f"frames: {stats['n_frames']}   atoms: {stats['n_atoms']}   elements: {stats['elements']}",
         f"energy per atom: {rng(stats['energy_per_atom_eV'], 'eV/atom')}",
         f"max |force| per frame: {rng(stats['max_abs_force_eV_A'], 'eV/Å')}",

@@ -193,7 +193,9 @@ def format_report(report: dict[str, Any], title: str = "") -> str:
     return "\n".join(lines)
 
 
-def parity_plots(pred: Predictions, path: str | os.PathLike, title: str = "") -> Path:
+def parity_plots(
+    pred: Predictions, path: str | os.PathLike, title: str = "", force: bool | None = None
+) -> Path:
     """Energy/atom, force and stress parity plots side by side in one PNG."""
     import matplotlib
 
@@ -221,10 +223,72 @@ def parity_plots(pred: Predictions, path: str | os.PathLike, title: str = "") ->
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
+    with atomic_path(path, force=force) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return Path(path)
+
+
+def check_model_file(path: str | os.PathLike) -> Path:
+    """Cheap check, before torch is imported, that ``path`` can be a MACE ``.model`` file.
+
+    A ``.model`` file is a ``torch.save`` of the model: a zip archive (torch ≥ 1.6) or a raw
+    pickle. Text files, structures and TorchScript exports for LAMMPS are refused with a message
+    that says what was found.
+
+    Raises
+    ------
+    SetupError
+        The file does not exist.
+    ParseError
+        The file is not a ``torch.save`` file, or is the TorchScript export (``-lammps.pt``).
+    """
+    import zipfile
+
+    path = Path(path)
+    if path.is_dir():
+        raise SetupError(f"MACE model {path} is a folder; give the .model file")
+    if not path.is_file():
+        raise SetupError(f"MACE model {path} does not exist")
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    expected = "expected a MACE model saved by training (torch.save, e.g. work/lizrcl_mace.model)"
+    if not head:
+        raise ParseError(path, f"the file is empty; {expected}")
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except zipfile.BadZipFile as exc:
+            raise ParseError(path, f"a damaged zip archive ({exc}); {expected}") from exc
+        if any(n.split("/", 1)[-1].startswith(("code/", "constants.pkl")) for n in names):
+            raise ParseError(
+                path,
+                "this is a TorchScript export (for the LAMMPS pair style, `lizrcl export`), "
+                f"not the model itself; {expected}",
+            )
+        return path
+    if head[:1] == b"\x80":  # pickle protocol 2+ (legacy torch.save)
+        return path
+    text = head[:40].decode("ascii", errors="replace")
+    first = text.splitlines()[0] if text.strip() else ""
+    shown = f"starts with {first!r}" if first and first.isprintable() else "unknown binary data"
+    raise ParseError(path, f"not a torch.save file ({shown}); {expected}")
+
+
+def load_model_checked(path: str | os.PathLike, device: str = "cpu", dtype: str = "float64") -> Any:
+    """:func:`check_model_file`, then load it as a MACE calculator; a failed load is a ParseError."""
+    from lizrcl_tools.dataset.references import load_mace
+
+    path = check_model_file(path)
+    try:
+        return load_mace(path, device=device, dtype=dtype)
+    except (SetupError, ParseError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - torch/pickle raise many types for a bad file
+        raise ParseError(
+            path, f"cannot load as a MACE model ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from exc
 
 
 def default_model_path() -> Path | None:
@@ -240,16 +304,18 @@ def evaluate_frames(
     plot_path: str | os.PathLike | None = None,
     title: str = "",
     progress: bool = True,
+    force: bool | None = None,
 ) -> dict[str, Any]:
-    """Predict, build the error report, and optionally save it as JSON and a parity PNG."""
+    """Predict, build the error report, and optionally save it as JSON and a parity PNG
+    (``force``: see :func:`evaluate_file`)."""
     from lizrcl_tools.fileio import write_json_atomic
 
     pred = predict(frames, calculator, progress=progress)
     report = error_report(pred)
     if json_path is not None:
-        write_json_atomic(json_path, jsonable(report))
+        write_json_atomic(json_path, jsonable(report), force=force)
     if plot_path is not None:
-        parity_plots(pred, plot_path, title=title)
+        parity_plots(pred, plot_path, title=title, force=force)
     return report
 
 
@@ -261,6 +327,7 @@ def evaluate_file(
     json_path: str | os.PathLike | None = None,
     plot_path: str | os.PathLike | None = None,
     progress: bool = True,
+    force: bool | None = None,
 ) -> dict[str, Any]:
     """Evaluate a MACE model (default: the shipped one) on a labelled extxyz file.
 
@@ -274,32 +341,45 @@ def evaluate_file(
         Torch device and float type for the model.
     json_path, plot_path : str or PathLike, optional
         Where to write the report (JSON) and the parity plots (PNG).
+    force : bool, optional
+        Replace an existing ``json_path``/``plot_path`` (kept as numbered backups); False
+        refuses them before any work. None: plain overwrite (the API's old behaviour).
 
     Returns
     -------
     dict
         See :func:`error_report`; also ``data`` and ``model`` paths.
+
+    Raises
+    ------
+    ParseError
+        ``model`` is not a MACE model file, or ``data`` holds unlabelled or non-finite frames.
     """
-    from lizrcl_tools.dataset.references import load_mace
     from lizrcl_tools.dataset.labelling import read_labelled_frames
+    from lizrcl_tools.fileio import check_output
 
     if model is None:
         model = default_model_path()
         if model is None:
             raise SetupError("no default model is shipped in lizrcl_tools/data/; pass --model")
+    check_model_file(model)
+    if force is not None:
+        for out in (json_path, plot_path):
+            if out is not None:
+                check_output(out, force=force, what="evaluation report")
     frames = read_labelled_frames(data)
     missing = [i for i, a in enumerate(frames) if keys.REF_ENERGY not in a.info]
     if missing:
         raise ParseError(data, f"{len(missing)} frames lack {keys.REF_ENERGY} (first: frame "
                                f"{missing[0]}); label them with `lizrcl label` first")
-    calc = load_mace(model, device=device, dtype=dtype)
+    calc = load_model_checked(model, device=device, dtype=dtype)
     report = {"data": str(data), "model": str(model)}
     report.update(evaluate_frames(frames, calc, None, plot_path, title=Path(data).name,
-                                  progress=progress))
+                                  progress=progress, force=force))
     if json_path is not None:
         from lizrcl_tools.fileio import write_json_atomic
 
-        write_json_atomic(json_path, jsonable(report))
+        write_json_atomic(json_path, jsonable(report), force=force)
     return report
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lizrcl_tools.errors import ParseError, SetupError
-from lizrcl_tools.fileio import atomic_path, read_json, write_json_atomic
+from lizrcl_tools.fileio import atomic_path, check_output, read_json, write_json_atomic
 
 DTYPES = ("float64", "float32")
 """Floating-point precisions an exported model can have."""
@@ -154,6 +154,7 @@ def export_model(
     dtype: str = "float64",
     head: str | None = None,
     overwrite: bool = True,
+    force: bool | None = None,
 ) -> ExportedModel:
     """Export a MACE model to TorchScript for the ``mace/lizrcl`` pair style.
 
@@ -171,6 +172,10 @@ def export_model(
         Head of a multi-head model; required when there is more than one.
     overwrite : bool
         Refuse to replace an existing file when False.
+    force : bool, optional
+        The export is a finished result (the ``--force`` of ``lizrcl export``): False refuses
+        an existing ``out`` before anything is compiled; True replaces it, keeping the old file
+        and its sidecar as numbered backups. None: ``overwrite`` decides (caches).
 
     Returns
     -------
@@ -194,6 +199,9 @@ def export_model(
             f"{model_path} is already a TorchScript export; export the original .model file"
         )
     out = Path(out) if out is not None else default_export_path(model_path, dtype)
+    existed = out.exists()
+    if force is not None:
+        check_output(out, force=force, what="exported model")
 
     from ase.data import chemical_symbols
     from e3nn.util import jit
@@ -212,7 +220,7 @@ def export_model(
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         compiled = jit.compile(wrapped)
-    with atomic_path(out, overwrite=overwrite) as tmp:
+    with atomic_path(out, overwrite=overwrite, force=force) as tmp:
         compiled.save(str(tmp))
 
     numbers = tuple(int(z) for z in model.atomic_numbers.tolist())
@@ -233,7 +241,9 @@ def export_model(
     record = info.to_dict()
     record["exported_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     record["versions"] = _versions()
-    write_json_atomic(sidecar_path(out), record, overwrite=overwrite)
+    sidecar_force = force if (force is not None and existed and sidecar_path(out).exists()) else None
+    write_json_atomic(sidecar_path(out), record, overwrite=overwrite if force is None else True,
+                      force=sidecar_force)
     return info
 
 

@@ -34,6 +34,7 @@ config, command), ``mace_train.log``, ``<name>.model``, ``report.json``, ``repor
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -263,11 +264,65 @@ def run_mace(args: Sequence[str], work_dir: Path, log_path: Path,
                         f"{_log_tail(log_path)}")
 
 
+def data_fingerprint(frames: Sequence[Any]) -> str:
+    """Hash of the training frames (structures and labels), recorded in ``split.json``."""
+    import hashlib
+
+    from lizrcl_tools.dataset.labelling import structure_hash
+
+    digest = hashlib.sha256()
+    for atoms in frames:
+        digest.update(structure_hash(atoms).encode())
+        digest.update(repr(float(atoms.info.get(keys.REF_ENERGY, float("nan")))).encode())
+        forces = atoms.arrays.get(keys.REF_FORCES)
+        if forces is not None:
+            digest.update(np.round(np.asarray(forces, dtype=float), 6).tobytes())
+    return "sha256-" + digest.hexdigest()[:16]
+
+
+def check_work_dir(
+    work_dir: str | os.PathLike, frames: Sequence[Any], config: TrainConfig, force: bool = False
+) -> None:
+    """Refuse to resume a training folder that holds a run on other data or settings.
+
+    Rerunning with the same frames and settings resumes mace's checkpoint (the normal case). A
+    folder whose ``split.json`` records other data or settings would mix two trainings, so it is
+    refused unless ``force``, which moves the old folder aside as ``<work_dir>.bakN``.
+    """
+    from lizrcl_tools.fileio import backup_path, read_json
+
+    from lizrcl_tools.fileio import jsonable as json_safe
+
+    work = Path(work_dir)
+    if work.exists() and not work.is_dir():
+        raise SetupError(f"training folder {work} is a file; give a folder name")
+    split_file = work / "split.json"
+    if not split_file.is_file():
+        return
+    old = read_json(split_file)
+    config_now = json.loads(json.dumps(json_safe(dataclasses.asdict(config))))
+    same_data = old.get("data_sha256", data_fingerprint(frames)) == data_fingerprint(frames) and (
+        old.get("n_frames") == len(frames)
+    )
+    same_config = old.get("config") == config_now
+    if same_data and same_config:
+        return
+    what = " and ".join(w for w, same in (("data", same_data), ("settings", same_config)) if not same)
+    if not force:
+        raise SetupError(
+            f"{work} holds a training on other {what} ({split_file}); resuming it would mix two "
+            "trainings. Choose another folder, or pass --force to start over (the old folder is "
+            f"then kept as {backup_path(work).name})"
+        )
+    work.rename(backup_path(work))
+
+
 def train(
     frames: Sequence[Any],
     work_dir: str | os.PathLike,
     config: TrainConfig = TrainConfig(),
     progress: bool = True,
+    force: bool = False,
 ) -> TrainResult:
     """Split ``frames``, train MACE on them, and evaluate the model on every split.
 
@@ -281,6 +336,9 @@ def train(
         Model and optimisation settings; ``config.seed`` also seeds the split.
     progress : bool
         Progress bars during evaluation.
+    force : bool
+        Start over in a ``work_dir`` that holds a training on other data or settings, keeping
+        the old folder as ``<work_dir>.bakN`` (see :func:`check_work_dir`).
 
     Returns
     -------
@@ -298,6 +356,7 @@ def train(
     if unlabelled:
         raise SetupError(f"{len(unlabelled)} frames have no {keys.REF_ENERGY}/{keys.REF_FORCES} "
                          f"(first: frame {unlabelled[0]}); run `lizrcl label` first")
+    check_work_dir(work, frames, config, force=force)
     split = split_indices(len(frames), config.valid_fraction, config.test_fraction, config.seed)
     data_dir = work / "data"
     files = {}
@@ -308,7 +367,7 @@ def train(
     args = mace_arguments(config, files["train"], files["valid"], work)
     command = ["mace_run_train", *args]
     write_json_atomic(work / "split.json", {
-        "seed": config.seed, "n_frames": len(frames),
+        "seed": config.seed, "n_frames": len(frames), "data_sha256": data_fingerprint(frames),
         "counts": {k: len(v) for k, v in split.items()}, "indices": split,
         "config": jsonable(dataclasses.asdict(config)), "command": command,
     })

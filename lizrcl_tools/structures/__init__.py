@@ -44,10 +44,11 @@ from lizrcl_tools.structures.checks import (
 )
 from lizrcl_tools.structures.mixing import composition, mix
 from lizrcl_tools.structures.prototypes import BUILDERS, LI_SITE, VACANCY
-from lizrcl_tools.structures.supercell import achievable_counts, make_supercell
+from lizrcl_tools.structures.supercell import MAX_ATOMS, achievable_counts, check_size, make_supercell
 
 __all__ = [
     "BUILDERS",
+    "MAX_ATOMS",
     "MIN_DISTANCE",
     "SYMPREC",
     "available_builders",
@@ -75,6 +76,7 @@ def build(
     seed: int | None = None,
     n_atoms: int | None = None,
     repeat: Sequence[int] | None = None,
+    max_atoms: int | None = MAX_ATOMS,
     **builder_kw: Any,
 ) -> Atoms:
     """Build a named crystal, optionally as a supercell and with a random Li arrangement.
@@ -90,6 +92,8 @@ def build(
         for a cell with no Li vacancies (licl, zrcl4) is refused.
     n_atoms, repeat :
         Optional supercell, as in :func:`make_supercell` (one of the two).
+    max_atoms : int or None
+        Refuse, before building, a cell above this many atoms (default :data:`MAX_ATOMS`).
     **builder_kw
         Passed to the builder (e.g. ``a`` for licl, ``d`` = Cl–Cl in Å for Li2ZrCl6).
 
@@ -111,6 +115,10 @@ def build(
             f"unknown structure {name!r}; available: {', '.join(available_builders())} "
             "(and 'mix' for (LiCl)1-x(ZrCl4)x cells)"
         ) from None
+    if n_atoms is not None:
+        if int(n_atoms) < 1:
+            raise SetupError(f"a supercell needs a positive atom count (--supercell N), got {n_atoms}")
+        check_size(int(n_atoms), max_atoms)
     atoms = builder(**builder_kw)
     if n_atoms is not None or repeat is not None:
         n_cell = int(np.sum(atoms.numbers != 0))
@@ -122,7 +130,9 @@ def build(
             )
         # The placeholder sites travel with the cell; count only real atoms.
         target = None if n_atoms is None else n_atoms // n_cell * len(atoms)
-        atoms = make_supercell(atoms, n_atoms=target, repeat=repeat)
+        # The limit counts real atoms; placeholders make the intermediate cell larger.
+        limit = None if max_atoms is None else max_atoms * len(atoms) // n_cell
+        atoms = make_supercell(atoms, n_atoms=target, repeat=repeat, max_atoms=limit)
     has_vacancies = bool(np.any(atoms.numbers == 0))
     if seed is not None:
         if not has_vacancies:
@@ -161,9 +171,17 @@ def _shuffle_li(atoms: Atoms, seed: int) -> Atoms:
 
 
 def write_structure(
-    atoms: Atoms, path: str | os.PathLike, format: str | None = None, overwrite: bool = True
+    atoms: Atoms,
+    path: str | os.PathLike,
+    format: str | None = None,
+    overwrite: bool = True,
+    force: bool | None = None,
 ) -> Path:
     """Write one cell atomically in any format ASE writes (guessed from ``path`` unless given).
+
+    ``force`` (the ``--force`` of ``lizrcl build``): the cell is a finished result, refused over
+    an existing file unless True, which keeps the old file as a numbered backup (see
+    :mod:`lizrcl_tools.fileio`).
 
     LAMMPS data files are written with ``atom_style atomic``, masses, and the types in the
     order of ``keys.ELEMENTS`` (1 = Li, 2 = Zr, 3 = Cl) even when an element is absent, so the
@@ -180,7 +198,7 @@ def write_structure(
     frame = atoms.copy()
     if fmt not in ("extxyz", "json", "traj"):
         frame.info = {}
-    return write_atoms_atomic(path, [frame], format=fmt, overwrite=overwrite, **kwargs)
+    return write_atoms_atomic(path, [frame], format=fmt, overwrite=overwrite, force=force, **kwargs)
 
 
 def read_lammps_data_cell(path: str | os.PathLike) -> Atoms:

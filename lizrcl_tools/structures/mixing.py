@@ -22,6 +22,11 @@ from ase.geometry import get_distances
 from lizrcl_tools.errors import SetupError
 from lizrcl_tools.structures.checks import check_distances, sort_by_element
 from lizrcl_tools.structures.frameworks import DEFAULT_CL_CL, FRAMEWORKS, framework_atoms
+from lizrcl_tools.structures.supercell import check_size
+
+MIX_MAX_ATOMS = 5_000
+"""Largest mixed cell built directly: placement keeps hole–hole distance matrices (n_Cl² floats,
+~70 MB each at 5,000 atoms); repeat a smaller mixed cell for more atoms."""
 
 PLACEMENT_PASSES = 20
 """Greedy placement passes per cell; the one with fewest Zr–Zr face, then edge, contacts wins."""
@@ -124,6 +129,7 @@ def mix(
     framework: str = "hcp",
     cl_cl: float = DEFAULT_CL_CL,
     x_tol: float = X_TOL,
+    max_atoms: int | None = MIX_MAX_ATOMS,
 ) -> Atoms:
     """Build a charge-neutral (LiCl)1−x(ZrCl4)x cell with cations in octahedral holes.
 
@@ -141,6 +147,9 @@ def mix(
         Nearest Cl–Cl distance of the ideal array, Å (sets the density).
     x_tol : float
         Accepted deviation of the realised x from ``x``.
+    max_atoms : int or None
+        Refuse, before anything is allocated, a request above this many atoms (default
+        :data:`MIX_MAX_ATOMS`; None: no limit). Build a smaller cell and repeat it instead.
 
     Returns
     -------
@@ -156,6 +165,7 @@ def mix(
     """
     if framework not in FRAMEWORKS:
         raise SetupError(f"unknown framework {framework!r}; choose one of {', '.join(FRAMEWORKS)}")
+    check_size(int(n_atoms), max_atoms, what="mixed cell (before any --supercell/--repeat)")
     n_li, n_zr, n_cl = composition(x, n_atoms, x_tol, framework)
     anions, holes, base_name = framework_atoms(framework, n_cl, cl_cl)
     rng = np.random.default_rng(seed)

@@ -11,6 +11,21 @@ from lizrcl_tools.errors import SetupError
 from lizrcl_tools.structures.frameworks import most_cubic_repeat, perpendicular_widths
 
 
+MAX_ATOMS = 100_000
+"""Largest supercell (atoms) built without an explicit ``max_atoms``: ~10 MB of positions, but
+far beyond what the MACE pair style runs on one machine (the study used 432 atoms), so a bigger
+request is almost always a typo (``--repeat 60 60 60``). Checked before anything is allocated."""
+
+
+def check_size(n_atoms: int, max_atoms: int | None = MAX_ATOMS, what: str = "supercell") -> None:
+    """Refuse a cell of ``n_atoms`` above ``max_atoms`` (None: no limit), before it is built."""
+    if max_atoms is not None and n_atoms > max_atoms:
+        raise SetupError(
+            f"the {what} would hold {n_atoms:,} atoms, above the limit of {max_atoms:,}; "
+            "check the size, or raise the limit with --max-atoms N"
+        )
+
+
 def achievable_counts(n_cell: int, near: int, how_many: int = 6) -> list[int]:
     """Atom counts reachable by integer repetition of an ``n_cell``-atom cell, nearest ``near`` first."""
     low = max(1, near // n_cell - how_many) * n_cell
@@ -22,6 +37,7 @@ def make_supercell(
     atoms: Atoms,
     n_atoms: int | None = None,
     repeat: Sequence[int] | None = None,
+    max_atoms: int | None = MAX_ATOMS,
 ) -> Atoms:
     """Repeat ``atoms`` along its cell vectors, by an atom count or by an explicit repetition.
 
@@ -36,6 +52,9 @@ def make_supercell(
         Li2ZrCl6 cell gives 2 × 2 × 4 for the study's 432-atom cell (48 Li2ZrCl6 units).
     repeat : sequence of 3 int, optional
         Explicit repetition (a, b, c); exclusive with ``n_atoms``.
+    max_atoms : int or None
+        Refuse (before allocating) a result above this many atoms (default :data:`MAX_ATOMS`;
+        None: no limit).
 
     Returns
     -------
@@ -45,8 +64,9 @@ def make_supercell(
     Raises
     ------
     SetupError
-        Neither or both of ``n_atoms``/``repeat`` given, a non-positive repetition, or an atom
-        count that is not a multiple of ``len(atoms)`` (the message lists reachable counts).
+        Neither or both of ``n_atoms``/``repeat`` given, a non-positive repetition, an atom
+        count that is not a multiple of ``len(atoms)`` (the message lists reachable counts),
+        or a result above ``max_atoms``.
     """
     if (n_atoms is None) == (repeat is None):
         raise SetupError("give exactly one of n_atoms or repeat for a supercell")
@@ -55,9 +75,13 @@ def make_supercell(
         rep = tuple(int(r) for r in repeat)
         if len(rep) != 3 or min(rep) < 1:
             raise SetupError(f"repeat must be three positive integers, got {tuple(repeat)}")
+        check_size(n_cell * int(np.prod(rep)), max_atoms)
     else:
         assert n_atoms is not None
-        if n_atoms < 1 or n_atoms % n_cell:
+        if n_atoms < 1:
+            raise SetupError(f"a supercell needs a positive atom count, got {n_atoms}")
+        check_size(int(n_atoms), max_atoms)
+        if n_atoms % n_cell:
             near = ", ".join(str(n) for n in achievable_counts(n_cell, max(int(n_atoms), 1)))
             raise SetupError(
                 f"{n_atoms} atoms is not a whole number of {n_cell}-atom cells "

@@ -26,7 +26,8 @@ PROTOCOL = MDProtocol(name="test", temperatures_K=(600.0,), n_atoms=None, npt_ps
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    build = pytest.importorskip("lizrcl_tools.structures").build
+    from lizrcl_tools.structures import build
+
     run_dir = tmp_path_factory.mktemp("cell") / "T600"
     record = run_md(build("li2zrcl6-p3m1"), SPEC, 600.0, run_dir, PROTOCOL, progress=False)
     return run_dir, record

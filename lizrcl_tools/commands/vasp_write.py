@@ -31,7 +31,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", help="ASE format of the structure files (default: from the name)")
     existing = parser.add_mutually_exclusive_group()
     existing.add_argument(
-        "--overwrite", action="store_true", help="replace run folders that already exist"
+        "--overwrite", action="store_true",
+        help="replace run folders that hold only input files; a folder with any other file "
+        "(OUTCAR, vasprun.xml, ...) is refused, never deleted",
     )
     existing.add_argument(
         "--skip-existing", action="store_true",
@@ -41,6 +43,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--potcar-spec", action="store_true",
         help="write POTCAR.spec even where pymatgen's PMG_VASP_PSP_DIR points at PAW files",
+    )
+    parser.add_argument(
+        "--min-distance-fraction", type=float, default=0.5, metavar="F",
+        help="refuse frames with two atoms closer than F x (sum of covalent radii), default 0.5 "
+        "(Li-Cl 1.15 A); 0 turns the check off",
     )
     parser.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -71,6 +78,7 @@ def _run(args: argparse.Namespace) -> int:
         args.structures, args.preset, args.output, layers,
         existing=existing, potcar="spec" if args.potcar_spec else "auto",
         format=args.format, progress=not args.quiet,
+        min_distance_fraction=args.min_distance_fraction,
     )
     print(
         f"preset {report.preset}: {report.n_written} folder(s) written, {report.n_skipped} skipped "

@@ -116,3 +116,33 @@ def describe(atoms: Atoms, symprec: float = SYMPREC) -> str:
     if atoms.info.get("seed") is not None:
         lines.append(f"seed           {atoms.info['seed']}")
     return "\n".join(lines)
+
+
+def closest_pair_below(atoms: Atoms, fraction: float) -> tuple[int, int, float, float] | None:
+    """The shortest contact closer than ``fraction`` × (sum of covalent radii), or None.
+
+    A generic overlap test for structures of any chemistry (e.g. before writing DFT inputs),
+    unlike :func:`check_distances`, whose limits are tuned for built Li–Zr–Cl cells. Radii are
+    ASE's covalent radii (Cordero et al. 2008), Å.
+
+    Returns
+    -------
+    (i, j, d, limit) or None
+        Atom indices, their distance (Å, periodic images included) and the limit (Å) it breaks;
+        the pair with the largest shortfall ``limit - d``.
+    """
+    from ase.data import covalent_radii
+
+    if fraction <= 0 or len(atoms) == 0:
+        return None
+    radii = covalent_radii[atoms.numbers]
+    cutoff = 2.0 * fraction * float(radii.max()) + 1e-6
+    i, j, d = neighbor_list("ijd", atoms, cutoff, self_interaction=False)
+    if len(d) == 0:
+        return None
+    limit = fraction * (radii[i] + radii[j])
+    shortfall = limit - d
+    k = int(np.argmax(shortfall))
+    if shortfall[k] <= 0:
+        return None
+    return int(i[k]), int(j[k]), float(d[k]), float(limit[k])

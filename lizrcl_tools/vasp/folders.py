@@ -269,6 +269,21 @@ def poscar_text(atoms: Any, where: str) -> str:
     return buffer.getvalue()
 
 
+def _check_overlap(atoms: Any, where: str, fraction: float) -> None:
+    """Refuse atoms closer than ``fraction`` × (sum of covalent radii), naming the pair."""
+    from lizrcl_tools.structures.checks import closest_pair_below
+
+    hit = closest_pair_below(atoms, fraction)
+    if hit is not None:
+        i, j, d, limit = hit
+        sym = atoms.get_chemical_symbols()
+        raise SetupError(
+            f"{where}: atoms {i} ({sym[i]}) and {j} ({sym[j]}) are {d:.3f} Å apart, below the "
+            f"minimum {limit:.3f} Å ({fraction} × sum of covalent radii; atom indices in Li, Zr, "
+            "Cl order); fix the structure or change --min-distance-fraction"
+        )
+
+
 def _runs(symbols: Sequence[str]) -> tuple[str, ...]:
     """Element blocks in POSCAR order (one per element after sorting)."""
     out: list[str] = []
@@ -292,8 +307,27 @@ def _same_files(folder: Path, files: Mapping[str, str]) -> str | None:
     return None
 
 
+INPUT_FILES = frozenset({"INCAR", "KPOINTS", "POSCAR", "POTCAR", "POTCAR.spec", NOTES_FILE})
+"""Names this writer writes; anything else in a run folder (OUTCAR, vasprun.xml, ...) is kept."""
+
+
+def _refuse_outputs(target: Path) -> None:
+    """Never replace a folder holding files the writer did not write (VASP outputs, logs)."""
+    foreign = sorted(p.name for p in target.iterdir() if p.name not in INPUT_FILES)
+    if foreign:
+        shown = ", ".join(foreign[:4]) + (" ..." if len(foreign) > 4 else "")
+        raise SetupError(
+            f"{target} holds files vasp write did not write ({shown}): VASP outputs are never "
+            "deleted or replaced; write the inputs into a new output folder (-o)"
+        )
+
+
 def _write_folder(target: Path, files: Mapping[str, str], existing: Existing) -> str:
-    """Write ``files`` into ``target`` atomically (temp folder + rename); return the status."""
+    """Write ``files`` into ``target`` atomically (temp folder + rename); return the status.
+
+    ``overwrite`` replaces only folders holding nothing but input files; a folder with any
+    other file (a finished or running job's outputs) is refused, never deleted.
+    """
     if target.exists():
         if existing == "skip":
             difference = _same_files(target, files)
@@ -305,6 +339,7 @@ def _write_folder(target: Path, files: Mapping[str, str], existing: Existing) ->
             )
         if existing == "error":
             raise SetupError(f"{target} exists; use --overwrite or --skip-existing")
+        _refuse_outputs(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         for name, text in files.items():
@@ -395,7 +430,8 @@ def _potcar_texts(preset: Preset, mode: str) -> tuple[str, Any, list[str]]:
         notices = [] if mode == "spec" else [
             "PMG_VASP_PSP_DIR is not set (pymatgen cannot find PAW files): each folder has "
             f"POTCAR.spec (titles of the {preset.potcar_functional} set) instead of POTCAR. Set it "
-            "in ~/.config/.pmgrc.yaml or the environment and rerun with --overwrite to write POTCARs."
+            "in ~/.config/.pmgrc.yaml or the environment and write the folders again into a new "
+            "output folder (-o) to get POTCARs."
         ]
         return "POTCAR.spec", lambda titles: "\n".join(titles) + "\n", notices
 
@@ -423,6 +459,7 @@ def write_vasp_inputs(
     potcar: Literal["auto", "spec", "potcar"] = "auto",
     format: str | None = None,
     progress: bool = True,
+    min_distance_fraction: float = 0.5,
 ) -> WriteReport:
     """Write one VASP run folder per structure frame.
 
@@ -447,6 +484,10 @@ def write_vasp_inputs(
         ASE format name for the input files (default: guessed from each name).
     progress : bool
         Show a tqdm progress bar.
+    min_distance_fraction : float
+        Refuse a frame with two atoms closer than this fraction of the sum of their covalent
+        radii (ASE's, Å): 0.5 by default (e.g. 1.15 Å for Li–Cl, 1.02 Å for Cl–Cl); 0 turns
+        the check off. Overlapping atoms make VASP diverge or, worse, converge to nonsense.
 
     Returns
     -------
@@ -481,6 +522,7 @@ def write_vasp_inputs(
             for index, raw in enumerate(_frames(label, payload, format)):
                 where = f"{label} frame {index}"
                 atoms, reordered, swapped, dropped = prepare_atoms(raw, where)
+                _check_overlap(atoms, where, min_distance_fraction)
                 counts["reordered"] += reordered
                 counts["cell_swapped"] += swapped
                 counts["velocities"] += dropped

@@ -35,6 +35,8 @@ def numbers(line: str, count: int, path: Path, lineno: int, what: str) -> list[f
     """The first ``count`` numbers of a fixed-width line, including numbers that run together."""
     found = _NUMBER.findall(line)
     if len(found) < count:
+        if "*" in line:
+            raise ParseError(path, f"unsupported: VASP wrote '****' (number too wide for its field) in a {what}", lineno)
         raise ParseError(path, f"{what}: expected {count} numbers, found {len(found)} in {line.strip()!r}", lineno)
     return [float(x.replace("d", "e").replace("D", "e")) for x in found[:count]]
 
@@ -150,7 +152,9 @@ def _finish_step(st: _State, line: str, path: Path, lineno: int) -> None:
     if st.forces is None or st.cell is None:
         if st.linear_response and st.steps:
             return  # a response-part energy print, not an ionic step
-        raise ParseError(path, "final energy before any forces/lattice", lineno)
+        raise ParseError(
+            path, "unsupported: final energy (TOTEN) without a force block before it (forces not computed)", lineno
+        )
     energy = numbers(line.split("=", 1)[1], 1, path, lineno, "TOTEN")[0]
     st.steps.append(Step(_symbols(st, path), st.cell, st.positions, st.forces, energy, st.stress, st.n_scf))
     st.stress = st.forces = st.positions = None

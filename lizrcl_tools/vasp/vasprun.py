@@ -33,6 +33,10 @@ def _varray(elem: ET.Element | None, path: Path, what: str) -> np.ndarray:
     try:
         return np.array([[float(x) for x in v.text.split()] for v in elem.findall("v")])
     except (ValueError, AttributeError) as exc:
+        if any("*" in (v.text or "") for v in elem.findall("v")):
+            raise ParseError(
+                path, f"unsupported: VASP wrote '****' (number too wide for its field) in <varray name=\"{what}\">"
+            ) from exc
         raise ParseError(path, f"bad number in <varray name=\"{what}\">: {exc}") from exc
 
 
@@ -81,8 +85,14 @@ def _step(calc: ET.Element, symbols: list[str], path: Path, index: int) -> tuple
     """One ``<calculation>``; also returns how many linear-response scsteps followed it."""
     where = f"ionic step {index}"
     structure = calc.find("structure")
-    if structure is None or not symbols:
-        raise ParseError(path, f"{where}: no <structure> (or no atom list before it)")
+    if not symbols:
+        raise ParseError(path, f"{where}: no atom list (<atominfo>) before the first step")
+    if structure is None or calc.find("varray[@name='forces']") is None:
+        raise ParseError(
+            path,
+            f"unsupported: {where} has no structure/forces (a GW, RPA or optics <calculation>: "
+            "no ionic step to label)",
+        )
     cell = _varray(structure.find("crystal/varray[@name='basis']"), path, "basis")
     frac = _varray(structure.find("varray[@name='positions']"), path, "positions")
     forces = _varray(calc.find("varray[@name='forces']"), path, "forces")

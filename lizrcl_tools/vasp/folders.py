@@ -335,7 +335,8 @@ def _write_folder(target: Path, files: Mapping[str, str], existing: Existing) ->
                 return "skipped"
             raise SetupError(
                 f"{target} exists but is not what this preset/override/structure writes "
-                f"({difference}); use overwrite (--overwrite) to replace it"
+                f"({difference}); --overwrite replaces a folder that holds only inputs, a folder "
+                "with VASP outputs never: write those into a new output folder (-o)"
             )
         if existing == "error":
             raise SetupError(f"{target} exists; use --overwrite or --skip-existing")

@@ -141,16 +141,18 @@ def main(argv: list[str] | None = None) -> int:
         category, detail = tally_file(path)
         counts[category] += 1
         if category == "agree" and " 0 frames" in detail and not detail.startswith("0 steps"):
-            counts["agree, but every step skipped"] += 1
+            counts["agree: every step SCF-unconverged"] += 1
             print(f"{'all-skip':10s} {path.relative_to(args.corpus)}: {detail}", flush=True)
         elif args.verbose or category != "agree":
             print(f"{category:10s} {path.relative_to(args.corpus)}: {detail}", flush=True)
     print()
     print("| result | files |")
     print("| --- | --- |")
-    for category in ("agree", "agree, but every step skipped", "refused", "disagree", "unverified", "crashed"):
+    for category in ("agree", "agree: every step SCF-unconverged", "refused", "disagree", "unverified", "crashed"):
         print(f"| {category} | {counts[category]} |")
     print(f"| total | {len(files)} |")
+    print("('agree: every step SCF-unconverged' is a subset of 'agree': files whose every ionic step "
+          "reached NELM, so no frame was kept)")
     return 0 if counts["crashed"] == 0 else 1
 
 

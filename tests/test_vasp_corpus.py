@@ -170,3 +170,23 @@ def test_outcar_cut_inside_scf_loop_still_says_so(tmp_path):
     path.write_text("".join(lines[:cut]))
     frames, report = read_vasp_output(path)
     assert frames == [] and "stopped inside the SCF loop of step 0" in report.note
+
+
+def test_machine_learned_steps_of_an_on_the_fly_run_are_not_frames(tmp_path):
+    """ML_LMLFF = T: a step without any electronic iteration was predicted by the force field."""
+    import re
+
+    text = gzip.open(DATA / "etest1.vasprun.xml.gz", "rt").read()
+    text = text.replace("<incar>", '<incar>\n  <i type="logical" name="ML_LMLFF"> T  </i>', 1)
+    calcs = [m.start() for m in re.finditer("<calculation>", text)]
+    second = text[calcs[1]:calcs[2]]
+    text = text.replace(second, re.sub(r"<scstep>.*?</scstep>\s*", "", second, flags=re.S), 1)
+    path = tmp_path / "vasprun.xml"
+    path.write_text(text)
+    frames, report = read_vasp_output(path)
+    assert report.n_steps == 8 and report.n_skipped_other == 1 and len(frames) == 7
+    assert 1 not in [a.info[keys.SOURCE_STEP] for a in frames]
+    assert "machine-learned" in report.note
+    # Without the flag the same file keeps the step (no iteration is not "reached NELM").
+    path.write_text(text.replace('<i type="logical" name="ML_LMLFF"> T  </i>', "", 1))
+    assert len(read_vasp_output(path)[0]) == 8

@@ -190,3 +190,22 @@ def test_machine_learned_steps_of_an_on_the_fly_run_are_not_frames(tmp_path):
     # Without the flag the same file keeps the step (no iteration is not "reached NELM").
     path.write_text(text.replace('<i type="logical" name="ML_LMLFF"> T  </i>', "", 1))
     assert len(read_vasp_output(path)[0]) == 8
+
+
+def test_linear_response_iterations_after_the_forces_are_not_a_stopped_scf(tmp_path):
+    """A finished LCHIMAG run prints response iterations between the last TOTEN and the timing."""
+    lines = gzip.open(DATA / "merged_numbers.OUTCAR.gz", "rt").read().splitlines(True)
+    end = next(i for i, s in enumerate(lines) if "free  energy   TOTEN" in s) + 1
+    nsw = next(i for i, s in enumerate(lines) if "NSW    =" in s)
+    response = [f"----------------------------------------- Iteration    1(   {k})  ---------\n" for k in range(1, 4)]
+    body = lines[:nsw] + ["   LCHIMAG   =     T  perturbation theory with respect to B field\n"] + lines[nsw:end]
+    assert any("General timing" in s for s in lines[end:])
+    path = tmp_path / "OUTCAR"
+    path.write_text("".join(body + response + lines[end:]))
+    frames, report = read_vasp_output(path)
+    assert len(frames) == 1
+    assert "stopped inside the SCF loop" not in report.note and "3 linear-response" in report.note
+    # Without LCHIMAG, iterations of ionic step 2 after step 1: an SCF loop the run never finished.
+    scf = [r.replace("Iteration    1(", "Iteration    2(") for r in response]
+    path.write_text("".join(lines[:end] + scf + lines[end:]))
+    assert "stopped inside the SCF loop of step 1" in read_vasp_output(path)[1].note

@@ -205,6 +205,8 @@ def _read_steps(path: Path, kind: str) -> tuple[list[Step], RunInfo]:
 def same_run(vasprun: Path, outcar: Path, steps: Sequence[Step] | None = None) -> str | None:
     """None when ``outcar`` is the OUTCAR of the run in ``vasprun``, else what differs.
 
+    An OUTCAR that cannot be read gives ``"unreadable: <reason>"`` (nothing to compare).
+
     Compared: number of ions, species in order, number of ionic steps, final free energy
     (1e-5 eV; both files print 8 decimals) and final Cartesian positions (1e-4 Å).
     """
@@ -213,7 +215,7 @@ def same_run(vasprun: Path, outcar: Path, steps: Sequence[Step] | None = None) -
     try:
         other, _ = _read_steps(outcar, "outcar")
     except LizrclError as exc:
-        return f"the OUTCAR cannot be read to compare ({exc})"
+        return f"unreadable: {exc}"
     if not steps or not other:
         return None if len(steps) == len(other) else f"{len(steps)} vs {len(other)} ionic steps"
     a, b = steps[-1], other[-1]
@@ -348,6 +350,11 @@ def collect(
         difference = same_run(path, companion, steps)
         if difference is None:
             result.notes.append(f"{path} and {companion} are the same run (checked): OUTCAR not read again")
+            continue
+        if difference.startswith("unreadable: "):
+            result.notes.append(
+                f"{companion} could not be compared with {path} ({difference[12:]}); frames from the vasprun.xml"
+            )
             continue
         message = (
             f"{companion} is not the OUTCAR of {path} ({difference}); frames were taken from the "

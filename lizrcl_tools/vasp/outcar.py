@@ -194,11 +194,10 @@ def _run_info(st: _State, path: Path) -> RunInfo:
             f"{st.response_iterations} linear-response (DFPT/NMR) electronic iterations after the "
             "ground state, not counted toward NELM"
         )
-    if not st.complete:
-        if st.n_scf and not (st.linear_response and st.steps):
-            notes.append(f"run stopped inside the SCF loop of step {len(st.steps)} (no forces; not a frame)")
-        else:
-            notes.append("file ends without VASP's timing section (run killed or still running)")
+    if st.n_scf:  # ground-state iterations after the last complete step (never response ones)
+        notes.append(f"run stopped inside the SCF loop of step {len(st.steps)} (no forces; not a frame)")
+    elif not st.complete:
+        notes.append("file ends without VASP's timing section (run killed or still running)")
     return RunInfo(
         nelm=st.params.get("NELM", NELM_DEFAULT), ibrion=st.params.get("IBRION", -1),
         nsw=st.params.get("NSW", 0), ml_lmlff=bool(st.flags.get("ML_LMLFF")), notes=notes,

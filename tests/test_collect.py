@@ -214,3 +214,23 @@ def test_cli_output_reads_in_mace_loader(tmp_path, vasp_fixture):
             np.ravel(conf.properties["stress"]), np.ravel(ref.info[keys.REF_STRESS]), atol=1e-10
         )
         assert conf.config_type == ref.info[keys.CONFIG_TYPE]
+
+
+def test_foreign_outcar_beside_a_vasprun_is_detected(tmp_path, vasp_fixture):
+    """Li relaxation vasprun.xml with an NaCl OUTCAR in the same folder: not one run."""
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(vasp_fixture("Li_relax.vasprun.xml.gz"), run / "vasprun.xml.gz")
+    shutil.copy(vasp_fixture("NaCl_static.OUTCAR.gz"), run / "OUTCAR.gz")
+    with pytest.raises(ParseError, match=r"OUTCAR\.gz.*is not the OUTCAR of .*vasprun\.xml\.gz \(\d+ vs \d+ ions"):
+        collect([run])
+    with pytest.warns(SkippedDataWarning, match="1 unreadable"):
+        result = collect([run], skip_bad=True)
+    assert len(result.frames) == 3 and result.bad_files[0][0] == str(run / "OUTCAR.gz")
+    # The genuine pair passes the same check, and says it was checked.
+    same = tmp_path / "same"
+    same.mkdir()
+    shutil.copy(vasp_fixture("NaCl_static.vasprun.xml.gz"), same / "vasprun.xml.gz")
+    shutil.copy(vasp_fixture("NaCl_static.OUTCAR.gz"), same / "OUTCAR.gz")
+    result = collect([same])
+    assert len(result.frames) == 1 and any("same run (checked)" in n for n in result.notes)

@@ -343,3 +343,71 @@ def test_folders_left_from_a_longer_earlier_run_are_reported(tmp_path):
     write_vasp_inputs(frames, "pbe-static", tmp_path, progress=False)
     report = write_vasp_inputs(frames[:2], "pbe-static", tmp_path, progress=False, existing="overwrite")
     assert any("1 older run folder" in n and "structure_00002" in n for n in report.notices)
+
+
+# --------------------------------------------------------------------------- issue 12 guards
+
+
+def test_overwrite_never_deletes_vasp_outputs(tmp_path):
+    atoms = [bulk("LiCl", "rocksalt", a=5.13)]
+    report = write_vasp_inputs(atoms, "pbe-static", tmp_path, progress=False)
+    folder = tmp_path / "structure_00000"
+    (folder / "OUTCAR").write_text("finished run\n")
+    (folder / "vasprun.xml").write_text("<modeling/>\n")
+    before = (folder / "INCAR").read_text()
+    with pytest.raises(SetupError, match=r"OUTCAR, vasprun\.xml.*never deleted"):
+        write_vasp_inputs(atoms, "pbe-static", tmp_path, {"ENCUT": 520}, progress=False, existing="overwrite")
+    assert (folder / "OUTCAR").read_text() == "finished run\n"
+    assert (folder / "vasprun.xml").exists() and (folder / "INCAR").read_text() == before
+    # The notice about missing PAW files must not send the user to a destructive flag.
+    assert report.notices and not any("--overwrite" in n for n in report.notices)
+    # A folder holding only inputs is still replaced.
+    (folder / "OUTCAR").unlink()
+    (folder / "vasprun.xml").unlink()
+    write_vasp_inputs(atoms, "pbe-static", tmp_path, {"ENCUT": 520}, progress=False, existing="overwrite")
+    assert read_incar(folder / "INCAR")["ENCUT"] == 520
+
+
+def test_overlapping_atoms_are_refused_naming_frame_and_pair(tmp_path):
+    from ase import Atoms
+    from ase.io import write
+
+    good = bulk("LiCl", "rocksalt", a=5.13)
+    bad = Atoms("LiCl", positions=[[0, 0, 0], [0.1, 0, 0]], cell=[5.0, 5.0, 5.0], pbc=True)
+    source = tmp_path / "frames.extxyz"
+    write(source, [good, bad])
+    with pytest.raises(SetupError, match=r"frame 1: atoms #1 \(Li\) and #2 \(Cl\) are 0\.100 Å apart.*Li–Cl is 1\.15 Å"):
+        write_vasp_inputs([source], "pbe-static", tmp_path / "runs", progress=False)
+    # The limit follows the pair: Li–Cl at 1.2 Å passes 0.5 × (1.28 + 1.02) = 1.15 Å.
+    near = Atoms("LiCl", positions=[[0, 0, 0], [1.2, 0, 0]], cell=[5.0, 5.0, 5.0], pbc=True)
+    write_vasp_inputs([near], "pbe-static", tmp_path / "near", progress=False)
+    report = write_vasp_inputs([bad], "pbe-static", tmp_path / "off", progress=False, min_distance=0)
+    assert report.n_written == 1
+
+
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ("NSW=-1", "must be >= 0"),
+        ("IBRION=4", "is not one of"),
+        ("ISIF=9", "must be <= 8"),
+        ("ISMEAR=-6", "must be >= -5"),
+        ("ENCUT=0", "must be > 0"),
+        ("EDIFF=-1e-6", "must be > 0"),
+        ("ISPIN=3", "is not one of"),
+        ("NELM=0", "must be >= 1"),
+    ],
+)
+def test_incar_values_outside_vasp_rules_are_errors(item, message):
+    with pytest.raises(PresetError, match=rf"--incar.*{item.split('=')[0]}.*{message}"):
+        parse_incar_assignments([item])
+
+
+def test_incar_values_inside_the_rules_pass_and_rules_apply_to_presets(tmp_path):
+    ok = parse_incar_assignments(["NSW=0", "ISMEAR=-5", "ISMEAR=-14", "ISMEAR=2", "IBRION=-1", "ISIF=3"])
+    assert ok["NSW"] == 0 and ok["ISMEAR"] == 2
+    text = (REPO / "vasp_inputs" / "pbe-static.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("  NSW: 0\n", "  NSW: -1\n", 1))
+    with pytest.raises(PresetError, match=r"bad\.yaml.*NSW.*must be >= 0"):
+        load_preset(bad)

@@ -13,7 +13,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Read vasprun.xml / OUTCAR files (plain or .gz; folders are searched recursively) into "
         "an extxyz with REF_energy (free energy TOTEN, eV), REF_forces (eV/Å), REF_stress "
         "(eV/Å³, ASE sign, Voigt), config_type and source=file:step. Ionic steps whose SCF loop "
-        "reached NELM are skipped and counted. A run with both files is read from vasprun.xml."
+        "reached NELM are skipped and counted. A run with both files is read from vasprun.xml, "
+        "after checking the OUTCAR is the same run. Damaged or unsupported files are refused "
+        "with a message naming them (--skip-bad: skipped and listed)."
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="VASP output files or run folders")
     parser.add_argument("-o", "--output", required=True, help="output extxyz file (written atomically)")

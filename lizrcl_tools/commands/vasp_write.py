@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from lizrcl_tools.commands._common import add_min_distance_argument, min_distance_of
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +32,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", help="ASE format of the structure files (default: from the name)")
     existing = parser.add_mutually_exclusive_group()
     existing.add_argument(
-        "--overwrite", action="store_true", help="replace run folders that already exist"
+        "--overwrite", action="store_true",
+        help="replace run folders that hold only input files; a folder with any other file "
+        "(OUTCAR, vasprun.xml, ...) is refused, never deleted",
     )
     existing.add_argument(
         "--skip-existing", action="store_true",
@@ -42,6 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--potcar-spec", action="store_true",
         help="write POTCAR.spec even where pymatgen's PMG_VASP_PSP_DIR points at PAW files",
     )
+    add_min_distance_argument(parser)
     parser.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_run)
@@ -67,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         args.structures, args.preset, args.output, layers,
         existing=existing, potcar="spec" if args.potcar_spec else "auto",
         format=args.format, progress=not args.quiet,
+        min_distance=min_distance_of(args),
     )
     print(
         f"preset {report.preset}: {report.n_written} folder(s) written, {report.n_skipped} skipped "

@@ -391,3 +391,4 @@ def check_cell_vs_cutoff(
             f"{what}, which does not handle several images of one atom; use a supercell of at "
             f"least {need[0]} × {need[1]} × {need[2]}"
         )
+

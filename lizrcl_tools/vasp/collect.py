@@ -29,60 +29,33 @@ Example
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
-import re
 import warnings
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.data import atomic_numbers
-from ase.units import GPa
 
-from lizrcl_tools import keys
 from lizrcl_tools.errors import LizrclError, ParseError, SetupError, SkippedDataWarning
+from lizrcl_tools.vasp.outcar import read_outcar
+from lizrcl_tools.vasp.outputs import (
+    KBAR_TO_EV_A3,
+    NELM_DEFAULT,
+    RunInfo,
+    SourceReport,
+    Step,
+    config_type_of,
+    make_frame,
+    open_text,
+)
+from lizrcl_tools.vasp.vasprun import read_vasprun
 
-KBAR_TO_EV_A3 = 0.1 * GPa
-"""1 kB = 0.1 GPa, expressed in eV/Å³ (from ase.units)."""
-
-NELM_DEFAULT = 60
-"""VASP's default NELM, used when a file does not state it."""
-
-
-@dataclass(frozen=True)
-class SourceReport:
-    """What one VASP output file gave.
-
-    Attributes
-    ----------
-    path : str
-        The file read.
-    kind : str
-        ``"vasprun"`` or ``"outcar"``.
-    n_steps : int
-        Ionic steps found in the file.
-    n_frames : int
-        Frames kept from it.
-    n_skipped_unconverged : int
-        Considered steps skipped because their SCF loop reached NELM.
-    nelm : int
-        NELM used for the convergence test.
-    note : str
-        Anything else worth knowing (e.g. the run stopped inside an SCF loop).
-    """
-
-    path: str
-    kind: str
-    n_steps: int
-    n_frames: int
-    n_skipped_unconverged: int
-    nelm: int
-    note: str = ""
+__all__ = [
+    "KBAR_TO_EV_A3", "NELM_DEFAULT", "CollectResult", "SourceReport", "collect",
+    "find_vasp_outputs", "read_vasp_output",
+]
 
 
 @dataclass
@@ -146,29 +119,13 @@ def _kind_of(path: Path) -> tuple[str, str] | None:
 
 def _sniff_kind(path: Path) -> str:
     """Kind of an explicitly named file whose name says nothing: XML or not."""
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         head = fh.read(200)
     return "vasprun" if head.lstrip().startswith("<?xml") or "<modeling" in head else "outcar"
 
 
-def find_vasp_outputs(paths: Iterable[str | os.PathLike]) -> tuple[list[tuple[Path, str]], list[str]]:
-    """List the VASP output files under ``paths``, one per run.
-
-    Parameters
-    ----------
-    paths : iterable of str or PathLike
-        Files (any name; the kind is sniffed if the name does not say) or folders, searched
-        recursively for ``vasprun.xml[.gz]``, ``*.vasprun.xml[.gz]``, ``OUTCAR[.gz]`` and
-        ``*.OUTCAR[.gz]``.
-
-    Returns
-    -------
-    files : list of (Path, str)
-        ``(path, kind)`` in sorted order; where one run has both a vasprun.xml and an OUTCAR,
-        only the vasprun.xml (it carries NELM and per-step SCF counts unambiguously).
-    notes : list of str
-        One line per OUTCAR left out in favour of its vasprun.xml.
-    """
+def _find_runs(paths: Iterable[str | os.PathLike]) -> list[tuple[Path, str, Path | None]]:
+    """``(file, kind, companion OUTCAR or None)`` per run, in sorted order."""
     runs: dict[tuple[Path, str], dict[str, Path]] = {}
     for raw in paths:
         p = Path(raw)
@@ -184,234 +141,40 @@ def find_vasp_outputs(paths: Iterable[str | os.PathLike]) -> tuple[list[tuple[Pa
             found = [(p, k if k is not None else (_sniff_kind(p), p.name))]
         for f, (kind, prefix) in found:
             runs.setdefault((f.parent.resolve(), prefix), {}).setdefault(kind, f)
-    files: list[tuple[Path, str]] = []
-    notes: list[str] = []
+    out: list[tuple[Path, str, Path | None]] = []
     for _, by_kind in sorted(runs.items(), key=lambda kv: str(kv[0])):
         if "vasprun" in by_kind:
-            files.append((by_kind["vasprun"], "vasprun"))
-            if "outcar" in by_kind:
-                notes.append(
-                    f"{by_kind['vasprun']} and {by_kind['outcar']} are the same run: "
-                    "using the vasprun.xml, ignoring the OUTCAR"
-                )
+            out.append((by_kind["vasprun"], "vasprun", by_kind.get("outcar")))
         else:
-            files.append((by_kind["outcar"], "outcar"))
+            out.append((by_kind["outcar"], "outcar", None))
+    return out
+
+
+def find_vasp_outputs(paths: Iterable[str | os.PathLike]) -> tuple[list[tuple[Path, str]], list[str]]:
+    """List the VASP output files under ``paths``, one per run.
+
+    Parameters
+    ----------
+    paths : iterable of str or PathLike
+        Files (any name; the kind is sniffed if the name does not say) or folders, searched
+        recursively for ``vasprun.xml[.gz]``, ``*.vasprun.xml[.gz]``, ``OUTCAR[.gz]`` and
+        ``*.OUTCAR[.gz]``.
+
+    Returns
+    -------
+    files : list of (Path, str)
+        ``(path, kind)`` in sorted order; where one folder has both a vasprun.xml and an
+        OUTCAR (same prefix), only the vasprun.xml (it carries NELM and per-step SCF counts
+        unambiguously). :func:`collect` checks that the OUTCAR really is the same run.
+    notes : list of str
+        One line per OUTCAR set aside in favour of its vasprun.xml.
+    """
+    files, notes = [], []
+    for path, kind, companion in _find_runs(paths):
+        files.append((path, kind))
+        if companion is not None:
+            notes.append(f"{path} and {companion} share a folder: using the vasprun.xml, ignoring the OUTCAR")
     return files, notes
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    """Open a plain or gzipped text file (gzip recognised by its magic bytes, not its name)."""
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
-
-
-# --------------------------------------------------------------------------- frames
-
-
-@dataclass
-class _Step:
-    """One ionic step as read, before the convergence decision."""
-
-    symbols: list[str]
-    cell: np.ndarray
-    positions: np.ndarray  # Cartesian, Å
-    forces: np.ndarray
-    energy: float
-    stress_kbar: np.ndarray | None  # 3x3, VASP sign
-    n_scf: int
-
-
-def _frame(step: _Step, source: str, index: int, config_type: str) -> Atoms:
-    atoms = Atoms(symbols=step.symbols, positions=step.positions, cell=step.cell, pbc=True)
-    atoms.info[keys.REF_ENERGY] = float(step.energy)
-    atoms.arrays[keys.REF_FORCES] = np.asarray(step.forces, dtype=float)
-    if step.stress_kbar is not None:
-        s = -KBAR_TO_EV_A3 * np.asarray(step.stress_kbar, dtype=float)
-        atoms.info[keys.REF_STRESS] = np.array(
-            [s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]]
-        )
-    atoms.info[keys.CONFIG_TYPE] = config_type
-    atoms.info[keys.SOURCE] = f"{source}:{index}"
-    atoms.info[keys.SOURCE_STEP] = int(index)
-    return atoms
-
-
-def _config_type(ibrion: int, nsw: int) -> str:
-    """Class of a run from its INCAR: md, relax, static (else ``ibrion<N>``)."""
-    if nsw <= 0 or ibrion == -1:
-        return "static"
-    if ibrion == 0:
-        return "md"
-    if ibrion in (1, 2, 3):
-        return "relax"
-    return f"ibrion{ibrion}"
-
-
-# --------------------------------------------------------------------------- vasprun.xml
-
-
-def _varray(elem: ET.Element | None, path: Path, what: str) -> np.ndarray:
-    if elem is None:
-        raise ParseError(path, f"missing <varray name=\"{what}\">")
-    try:
-        return np.array([[float(x) for x in v.text.split()] for v in elem.findall("v")])
-    except (ValueError, AttributeError) as exc:
-        raise ParseError(path, f"bad number in <varray name=\"{what}\">: {exc}") from exc
-
-
-def _read_vasprun(path: Path) -> tuple[list[_Step], int, int, int]:
-    """All ionic steps of a vasprun.xml; returns (steps, NELM, IBRION, NSW)."""
-    symbols: list[str] = []
-    params: dict[str, int] = {}
-    steps: list[_Step] = []
-    try:
-        with _open_text(path) as fh:
-            for _, elem in ET.iterparse(fh, events=("end",)):
-                if elem.tag == "atominfo":
-                    arr = next(a for a in elem.iter("array") if a.get("name") == "atoms")
-                    symbols = [rc.find("c").text.strip() for rc in arr.iter("rc")]
-                elif elem.tag == "parameters":
-                    for i in elem.iter("i"):
-                        if i.get("name") in ("NELM", "IBRION", "NSW"):
-                            params[i.get("name")] = int(i.text.split()[0])
-                elif elem.tag == "calculation":
-                    steps.append(_vasprun_step(elem, symbols, path, len(steps)))
-                    elem.clear()  # a 264-step AIMD file would otherwise stay in memory
-    except ET.ParseError as exc:
-        line = exc.position[0] if getattr(exc, "position", None) else None
-        raise ParseError(path, f"corrupt or truncated XML ({exc})", line) from exc
-    except (EOFError, OSError, StopIteration) as exc:
-        raise ParseError(path, f"cannot read as vasprun.xml ({type(exc).__name__}: {exc})") from exc
-    if not symbols:
-        raise ParseError(path, "no <atominfo> atom list: not a vasprun.xml?")
-    return steps, params.get("NELM", NELM_DEFAULT), params.get("IBRION", -1), params.get("NSW", 0)
-
-
-def _vasprun_step(calc: ET.Element, symbols: list[str], path: Path, index: int) -> _Step:
-    where = f"ionic step {index}"
-    structure = calc.find("structure")
-    if structure is None or not symbols:
-        raise ParseError(path, f"{where}: no <structure> (or no atom list before it)")
-    cell = _varray(structure.find("crystal/varray[@name='basis']"), path, "basis")
-    frac = _varray(structure.find("varray[@name='positions']"), path, "positions")
-    forces = _varray(calc.find("varray[@name='forces']"), path, "forces")
-    stress_el = calc.find("varray[@name='stress']")
-    stress = _varray(stress_el, path, "stress") if stress_el is not None else None
-    energy_el = calc.find("energy/i[@name='e_fr_energy']")
-    if energy_el is None:
-        raise ParseError(path, f"{where}: no e_fr_energy (free energy)")
-    if len(frac) != len(symbols) or forces.shape != (len(symbols), 3):
-        raise ParseError(
-            path, f"{where}: {len(frac)} positions / {len(forces)} forces for {len(symbols)} atoms"
-        )
-    return _Step(
-        symbols=symbols,
-        cell=cell,
-        positions=frac @ cell,
-        forces=forces,
-        energy=float(energy_el.text),
-        stress_kbar=stress,
-        n_scf=len(calc.findall("scstep")),
-    )
-
-
-# --------------------------------------------------------------------------- OUTCAR
-
-_ITER_RE = re.compile(r"-+\s*Iteration\s+\d+\s*\(\s*(\d+)\)")
-_INT_RE = {
-    name: re.compile(rf"\b{name}\s*=\s*(-?\d+)") for name in ("NELM", "IBRION", "NSW")
-}
-
-
-def _outcar_symbol(token: str, path: Path, lineno: int) -> str:
-    """Element of a POTCAR label such as ``Li_sv``, ``Zr_sv_GW`` or ``H.75``."""
-    sym = re.split(r"[_.]", token)[0]
-    if sym not in atomic_numbers:
-        raise ParseError(path, f"POTCAR label {token!r} is not an element", lineno)
-    return sym
-
-
-def _read_outcar(path: Path) -> tuple[list[_Step], int, int, int, str]:
-    """All complete ionic steps of an OUTCAR; returns (steps, NELM, IBRION, NSW, note)."""
-    potcars: list[str] = []
-    counts: list[int] = []
-    params: dict[str, int] = {}
-    steps: list[_Step] = []
-    cell = stress = forces = positions = None
-    n_scf = 0
-    lineno = 0
-    try:
-        with _open_text(path) as fh:
-            lines = iter(fh)
-            for line in lines:
-                lineno += 1
-                if line.startswith(" POTCAR:"):
-                    potcars.append(_outcar_symbol(line.split()[2], path, lineno))
-                elif "ions per type =" in line:
-                    counts = [int(x) for x in line.split("=")[1].split()]
-                elif "Iteration" in line and (m := _ITER_RE.search(line)):
-                    n_scf = int(m.group(1))
-                elif " in kB " in line:
-                    stress = _outcar_stress(line, path, lineno)
-                elif "direct lattice vectors" in line:
-                    rows = [next(lines) for _ in range(3)]
-                    lineno += 3
-                    cell = np.array([[float(x) for x in r.split()[:3]] for r in rows])
-                elif line.startswith(" POSITION") and "TOTAL-FORCE" in line:
-                    n = sum(counts)
-                    next(lines)
-                    block = []
-                    for _ in range(n):
-                        lineno += 1
-                        block.append([float(x) for x in next(lines).split()[:6]])
-                    lineno += 1
-                    data = np.array(block).reshape(n, 6)
-                    positions, forces = data[:, :3], data[:, 3:]
-                elif line.lstrip().startswith("free  energy   TOTEN"):
-                    if forces is None or cell is None:
-                        raise ParseError(path, "final energy before any forces/lattice", lineno)
-                    symbols = _outcar_symbols(potcars, counts, path)
-                    energy = float(line.split("=")[1].split()[0])
-                    steps.append(_Step(symbols, cell, positions, forces, energy, stress, n_scf))
-                    stress = forces = positions = None
-                    n_scf = 0
-                elif not params.keys() >= _INT_RE.keys():
-                    for name, rx in _INT_RE.items():
-                        if name not in params and (m := rx.search(line)):
-                            params[name] = int(m.group(1))
-    except StopIteration as exc:
-        raise ParseError(path, "file ends inside a lattice or force block (truncated)", lineno) from exc
-    except ValueError as exc:
-        raise ParseError(path, f"bad number ({exc})", lineno) from exc
-    except (EOFError, OSError) as exc:
-        raise ParseError(path, f"cannot read ({type(exc).__name__}: {exc})", lineno) from exc
-    if not counts:
-        raise ParseError(path, "no 'ions per type' line: not an OUTCAR?")
-    note = ""
-    if forces is not None:
-        raise ParseError(path, "file ends after the forces of an ionic step but before its energy")
-    if n_scf:
-        note = f"run stopped inside the SCF loop of step {len(steps)} (no forces; not a frame)"
-    return steps, params.get("NELM", NELM_DEFAULT), params.get("IBRION", -1), params.get("NSW", 0), note
-
-
-def _outcar_stress(line: str, path: Path, lineno: int) -> np.ndarray:
-    """3x3 stress (kB, VASP sign) from an ``in kB  XX YY ZZ XY YZ ZX`` line."""
-    try:
-        xx, yy, zz, xy, yz, zx = (float(x) for x in line.split()[2:8])
-    except ValueError as exc:
-        raise ParseError(path, f"bad 'in kB' stress line ({exc})", lineno) from exc
-    return np.array([[xx, xy, zx], [xy, yy, yz], [zx, yz, zz]])
-
-
-def _outcar_symbols(potcars: list[str], counts: list[int], path: Path) -> list[str]:
-    # OUTCAR lists each POTCAR: line twice (header and summary): the first len(counts) count.
-    if len(potcars) < len(counts):
-        raise ParseError(path, f"{len(potcars)} POTCAR lines for {len(counts)} species")
-    return [s for s, n in zip(potcars[: len(counts)], counts) for _ in range(n)]
 
 
 # --------------------------------------------------------------------------- API
@@ -423,6 +186,50 @@ def _check_elements(frames: Sequence[Atoms], elements: Sequence[str] | None, pat
     extra = sorted(set(frames[0].get_chemical_symbols()) - set(elements))
     if extra:
         raise ParseError(path, f"element(s) {extra} not in the allowed list {list(elements)}")
+
+
+def _read_steps(path: Path, kind: str) -> tuple[list[Step], RunInfo]:
+    """Steps of one file; unexpected content becomes a :class:`ParseError` naming the file."""
+    reader = {"vasprun": read_vasprun, "outcar": read_outcar}.get(kind)
+    if reader is None:
+        raise SetupError(f"unknown VASP output kind {kind!r} for {path}")
+    try:
+        return reader(path)
+    except LizrclError:
+        raise
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError) as exc:
+        # A layout this reader does not know: name the file instead of a bare traceback.
+        raise ParseError(path, f"unsupported: unexpected content ({type(exc).__name__}: {exc})") from exc
+
+
+def same_run(vasprun: Path, outcar: Path, steps: Sequence[Step] | None = None) -> str | None:
+    """None when ``outcar`` is the OUTCAR of the run in ``vasprun``, else what differs.
+
+    An OUTCAR that cannot be read gives ``"unreadable: <reason>"`` (nothing to compare).
+
+    Compared: number of ions, species in order, number of ionic steps, final free energy
+    (1e-5 eV; both files print 8 decimals) and final Cartesian positions (1e-4 Å).
+    """
+    if steps is None:
+        steps, _ = _read_steps(vasprun, "vasprun")
+    try:
+        other, _ = _read_steps(outcar, "outcar")
+    except LizrclError as exc:
+        return f"unreadable: {exc}"
+    if not steps or not other:
+        return None if len(steps) == len(other) else f"{len(steps)} vs {len(other)} ionic steps"
+    a, b = steps[-1], other[-1]
+    if len(a.symbols) != len(b.symbols):
+        return f"{len(a.symbols)} vs {len(b.symbols)} ions"
+    if a.symbols != b.symbols:
+        return "different species or order"
+    if len(steps) != len(other):
+        return f"{len(steps)} vs {len(other)} ionic steps"
+    if abs(a.energy - b.energy) > 1e-5:
+        return f"final energy {a.energy:.8f} vs {b.energy:.8f} eV"
+    if np.abs(a.positions - b.positions).max() > 1e-4:
+        return "final positions differ by more than 1e-4 Å"
+    return None
 
 
 def read_vasp_output(
@@ -453,32 +260,38 @@ def read_vasp_output(
     Raises
     ------
     ParseError
-        Corrupt, truncated or incomplete file (message names the file, and line if known).
+        Corrupt, truncated, damaged or unsupported file (the message names the file, and the
+        line if known; unsupported layouts start with ``unsupported:``).
     """
-    path = Path(path)
+    frames, report, _ = _read_one(Path(path), kind, last_only, config_type)
+    return frames, report
+
+
+def _read_one(
+    path: Path, kind: str | None, last_only: bool, config_type: str | None
+) -> tuple[list[Atoms], SourceReport, list[Step]]:
     if kind is None:
         guessed = _kind_of(path)
         kind = guessed[0] if guessed else _sniff_kind(path)
-    note = ""
-    if kind == "vasprun":
-        steps, nelm, ibrion, nsw = _read_vasprun(path)
-    elif kind == "outcar":
-        steps, nelm, ibrion, nsw, note = _read_outcar(path)
-    else:
-        raise SetupError(f"unknown VASP output kind {kind!r} for {path}")
-    ctype = config_type or _config_type(ibrion, nsw)
+    steps, info = _read_steps(path, kind)
+    ctype = config_type or config_type_of(info.ibrion, info.nsw)
     indices = range(len(steps))
     if last_only and steps:
         indices = range(len(steps) - 1, len(steps))
-    frames = []
-    n_bad = 0
+    frames, n_bad, n_ml = [], 0, 0
     for i in indices:
-        if steps[i].n_scf >= nelm:
+        if info.ml_lmlff and steps[i].n_scf == 0:
+            n_ml += 1  # predicted by the on-the-fly force field: no DFT labels
+            continue
+        if steps[i].n_scf >= info.nelm:
             n_bad += 1
             continue
-        frames.append(_frame(steps[i], str(path), i, ctype))
-    report = SourceReport(str(path), kind, len(steps), len(frames), n_bad, nelm, note)
-    return frames, report
+        frames.append(make_frame(steps[i], str(path), i, ctype))
+    notes = list(info.notes or [])
+    if n_ml:
+        notes.append(f"{n_ml} machine-learned force-field step(s) (ML_LMLFF, no SCF loop) skipped")
+    report = SourceReport(str(path), kind, len(steps), len(frames), n_bad, info.nelm, "; ".join(notes), n_ml)
+    return frames, report, steps
 
 
 def collect(
@@ -494,7 +307,10 @@ def collect(
     ----------
     paths : iterable of str or PathLike
         vasprun.xml / OUTCAR files (plain or .gz) or folders searched recursively
-        (see :func:`find_vasp_outputs`; a run with both files is read from its vasprun.xml).
+        (see :func:`find_vasp_outputs`). A run with both files is read from its vasprun.xml,
+        after checking that the OUTCAR is the same run (:func:`same_run`); a foreign OUTCAR
+        is an error for that OUTCAR (under ``skip_bad``, a bad-file entry; the vasprun.xml
+        frames are kept).
     last_only : bool
         One frame per file: its last ionic step.
     skip_bad : bool
@@ -516,11 +332,10 @@ def collect(
     SkippedDataWarning
         When SCF-unconverged steps or bad files were skipped (the counts are in the message).
     """
-    files, notes = find_vasp_outputs(paths)
-    result = CollectResult(notes=notes)
-    for path, kind in files:
+    result = CollectResult()
+    for path, kind, companion in _find_runs(paths):
         try:
-            frames, report = read_vasp_output(path, kind, last_only, config_type)
+            frames, report, steps = _read_one(path, kind, last_only, config_type)
             _check_elements(frames, elements, path)
         except LizrclError as exc:
             if not skip_bad:
@@ -530,6 +345,24 @@ def collect(
         result.frames.extend(frames)
         result.sources.append(report)
         result.n_skipped_unconverged += report.n_skipped_unconverged
+        if companion is None:
+            continue
+        difference = same_run(path, companion, steps)
+        if difference is None:
+            result.notes.append(f"{path} and {companion} are the same run (checked): OUTCAR not read again")
+            continue
+        if difference.startswith("unreadable: "):
+            result.notes.append(
+                f"{companion} could not be compared with {path} ({difference[12:]}); frames from the vasprun.xml"
+            )
+            continue
+        message = (
+            f"{companion} is not the OUTCAR of {path} ({difference}); frames were taken from the "
+            "vasprun.xml only; move the foreign OUTCAR away or give it a prefix (X.OUTCAR)"
+        )
+        if not skip_bad:
+            raise ParseError(companion, message)
+        result.bad_files.append((str(companion), message))
     if result.n_skipped_unconverged:
         warnings.warn(
             f"skipped {result.n_skipped_unconverged} SCF-unconverged ionic step(s) "

@@ -23,6 +23,11 @@ MANIFEST_CSV = "manifest.csv"
 
 Existing = Literal["error", "overwrite", "skip"]
 
+NOTES_FILE = "NOTES.txt"
+
+INPUT_FILES = frozenset({"INCAR", "KPOINTS", "POSCAR", "POTCAR", "POTCAR.spec", NOTES_FILE})
+"""Names this writer writes; anything else in a run folder (OUTCAR, vasprun.xml, ...) is kept."""
+
 
 def same_files(folder: Path, files: Mapping[str, str]) -> str | None:
     """None when ``folder`` holds exactly ``files`` with that content, else what differs."""
@@ -35,8 +40,23 @@ def same_files(folder: Path, files: Mapping[str, str]) -> str | None:
     return None
 
 
+def refuse_outputs(target: Path) -> None:
+    """Never replace a folder holding files the writer did not write (VASP outputs, logs)."""
+    foreign = sorted(p.name for p in target.iterdir() if p.name not in INPUT_FILES)
+    if foreign:
+        shown = ", ".join(foreign[:4]) + (" ..." if len(foreign) > 4 else "")
+        raise SetupError(
+            f"{target} holds files vasp write did not write ({shown}): VASP outputs are never "
+            "deleted or replaced; write the inputs into a new output folder (-o)"
+        )
+
+
 def write_folder(target: Path, files: Mapping[str, str], existing: Existing) -> str:
-    """Write ``files`` into ``target`` atomically (temp folder + rename); return the status."""
+    """Write ``files`` into ``target`` atomically (temp folder + rename); return the status.
+
+    ``overwrite`` replaces only folders holding nothing but input files; a folder with any
+    other file (a finished or running job's outputs) is refused, never deleted.
+    """
     if target.exists():
         if existing == "skip":
             difference = same_files(target, files)
@@ -44,10 +64,12 @@ def write_folder(target: Path, files: Mapping[str, str], existing: Existing) -> 
                 return "skipped"
             raise SetupError(
                 f"{target} exists but is not what this preset/override/structure writes "
-                f"({difference}); use overwrite (--overwrite) to replace it"
+                f"({difference}); --overwrite replaces a folder that holds only inputs, a folder "
+                "with VASP outputs never: write those into a new output folder (-o)"
             )
         if existing == "error":
             raise SetupError(f"{target} exists; use --overwrite or --skip-existing")
+        refuse_outputs(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         for name, text in files.items():

@@ -40,9 +40,11 @@ from typing import Any, Literal
 
 from lizrcl_tools.errors import PresetError, SetupError
 from lizrcl_tools.fileio import iter_structures, write_json_atomic, write_text_atomic
+from lizrcl_tools.structures.checks import check_input_structure
 from lizrcl_tools.vasp.folder_io import (
     MANIFEST_CSV,
     MANIFEST_JSON,
+    NOTES_FILE,
     Existing,
     refuse_existing,
     stale_folders,
@@ -60,7 +62,6 @@ from lizrcl_tools.vasp.poscar import element_blocks, poscar_text, prepare_atoms
 from lizrcl_tools.vasp.potcar import potcar_texts
 from lizrcl_tools.vasp.presets import Preset, load_preset
 
-NOTES_FILE = "NOTES.txt"
 _CSV_FIELDS = ("folder", "source", "frame", "formula", "natoms", "status", "reordered", "cell_swapped")
 _MEMORY_STEM = "structure"
 
@@ -261,6 +262,7 @@ def write_vasp_inputs(
     potcar: Literal["auto", "spec", "potcar"] = "auto",
     format: str | None = None,
     progress: bool = True,
+    min_distance: Any = None,
 ) -> WriteReport:
     """Write one VASP run folder per structure frame.
 
@@ -285,6 +287,11 @@ def write_vasp_inputs(
         ASE format name for the input files (default: guessed from each name).
     progress : bool
         Show a tqdm progress bar.
+    min_distance : float or mapping, optional
+        Refuse a frame with two atoms closer than this (Å; ``{"Li-Cl": 1.0}`` per pair; 0:
+        off); default 0.5 × the sum of their covalent radii (Li–Cl 1.15 Å, Cl–Cl 1.02 Å), see
+        :func:`lizrcl_tools.structures.checks.check_input_structure`. Overlapping atoms make
+        VASP diverge or, worse, converge to nonsense.
 
     Returns
     -------
@@ -319,6 +326,7 @@ def write_vasp_inputs(
             for index, raw in enumerate(_frames(label, payload, format)):
                 where = f"{label} frame {index}"
                 atoms, reordered, swapped, dropped = prepare_atoms(raw, where)
+                check_input_structure(atoms, where, min_distance)
                 counts["reordered"] += reordered
                 counts["cell_swapped"] += swapped
                 counts["velocities"] += dropped

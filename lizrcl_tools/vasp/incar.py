@@ -97,6 +97,9 @@ def check_incar_value(
         raise PresetError(
             path, tag, f"expected {spec['type']}, got {type(value).__name__} {value!r}{hint}"
         )
+    from lizrcl_tools.vasp.incar_rules import check_value_rule
+
+    check_value_rule(tag, value, path)
     allowed_values = spec.get("values")
     if allowed_values and not isinstance(value, (list, tuple)):
         if not any(values_equal(value, v) for v in allowed_values):

@@ -38,7 +38,8 @@ def potcar_texts(preset: Preset, mode: str) -> tuple[str, Any, list[str]]:
         notices = [] if mode == "spec" else [
             "PMG_VASP_PSP_DIR is not set (pymatgen cannot find PAW files): each folder has "
             f"POTCAR.spec (titles of the {preset.potcar_functional} set) instead of POTCAR. Set it "
-            "in ~/.config/.pmgrc.yaml or the environment and rerun with --overwrite to write POTCARs."
+            "in ~/.config/.pmgrc.yaml or the environment and write the folders again into a new "
+            "output folder (-o) to get POTCARs."
         ]
         return "POTCAR.spec", lambda titles: "\n".join(titles) + "\n", notices
 

@@ -376,11 +376,14 @@ def test_overlapping_atoms_are_refused_naming_frame_and_pair(tmp_path):
     bad = Atoms("LiCl", positions=[[0, 0, 0], [0.1, 0, 0]], cell=[5.0, 5.0, 5.0], pbc=True)
     source = tmp_path / "frames.extxyz"
     write(source, [good, bad])
-    with pytest.raises(SetupError, match=r"frame 1: atoms #1 \(Li\) and #2 \(Cl\) are 0\.100 Å apart.*Li–Cl is 1\.15 Å"):
+    with pytest.raises(ParseError, match=r"frames\.extxyz: frame 2 \(1-based\): atoms #1 \(Li\) and #2 \(Cl\) are 0\.100 Å apart.*Li–Cl is 1\.15 Å"):
         write_vasp_inputs([source], "pbe-static", tmp_path / "runs", progress=False)
     # The limit follows the pair: Li–Cl at 1.2 Å passes 0.5 × (1.28 + 1.02) = 1.15 Å.
     near = Atoms("LiCl", positions=[[0, 0, 0], [1.2, 0, 0]], cell=[5.0, 5.0, 5.0], pbc=True)
     write_vasp_inputs([near], "pbe-static", tmp_path / "near", progress=False)
+    # In-memory frames get the same check (after reordering, so indices are Li, Zr, Cl order).
+    with pytest.raises(SetupError, match=r"atoms #1 \(Li\) and #2 \(Cl\) are 0\.100 Å apart"):
+        write_vasp_inputs([bad], "pbe-static", tmp_path / "mem", progress=False)
     report = write_vasp_inputs([bad], "pbe-static", tmp_path / "off", progress=False, min_distance=0)
     assert report.n_written == 1
 

@@ -20,10 +20,8 @@ code that *writes* these files from VASP results, and is the default here:
 * LASP 2.0's ``shiftformat.py`` (SD Huang, 2019) copies the allfor.arc stress line to
   TrainFor.txt unchanged, and GDPy's LASP reader labels allfor.arc stresses "eV/Ang^3".
 
-Hence the defaults ``stress_unit="eV/A3"``, ``stress_order="lasp"``. Other choices are options
-(``kbar``, ``GPa``, ``none`` to drop stress; ``voigt`` order). As a guard against a wrong unit, a
-:class:`~lizrcl_tools.errors.LizrclWarning` is raised when converted stresses exceed
-:data:`STRESS_SUSPICIOUS_EV_A3` (≈ 80 GPa, far above anything in a stable solid).
+Hence the defaults ``stress_unit="eV/A3"``, ``stress_order="lasp"`` (options: ``kbar``, ``GPa``,
+``none``; ``voigt``). A converted stress above :data:`STRESS_SUSPICIOUS_EV_A3` (≈ 80 GPa) warns.
 """
 
 from __future__ import annotations

@@ -207,12 +207,15 @@ def _sources(structures: Any) -> list[tuple[str, str, Any]]:
     return sources
 
 
-def _frames(label: str, payload: Any, fmt: str | None) -> Iterator[Any]:
-    """Frames of one source, read lazily so thousands of frames never sit in memory at once."""
+def _frames(payload: Any, fmt: str | None, min_distance: Any) -> Iterator[Any]:
+    """Frames of one source, read lazily so thousands of frames never sit in memory at once.
+
+    Files are checked by the reader; in-memory frames by the caller, after reordering.
+    """
     if isinstance(payload, list):
         yield from payload
         return
-    yield from iter_structures(payload, format=fmt)
+    yield from iter_structures(payload, format=fmt, min_distance=min_distance)
 
 
 # --------------------------------------------------------------------------- main entry
@@ -323,7 +326,7 @@ def write_vasp_inputs(
     bar = tqdm(desc=f"vasp write ({preset.name})", unit="folder", disable=not progress)
     try:
         for stem, label, payload in sources:
-            for index, raw in enumerate(_frames(label, payload, format)):
+            for index, raw in enumerate(_frames(payload, format, min_distance)):
                 where = f"{label} frame {index}"
                 atoms, reordered, swapped, dropped = prepare_atoms(raw, where)
                 check_input_structure(atoms, where, min_distance)

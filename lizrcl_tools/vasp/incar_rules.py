@@ -23,9 +23,9 @@ _RULE_KEYS = ("min", "max", "min_exclusive", "max_exclusive", "values", "also", 
 
 @lru_cache(maxsize=4)
 def _load(path: Path) -> Mapping[str, Mapping[str, Any]]:
-    from lizrcl_tools.vasp.presets import _read_yaml
+    from lizrcl_tools.vasp.preset_files import read_yaml
 
-    data = _read_yaml(path) or {}
+    data = read_yaml(path) or {}
     rules = {}
     for tag, rule in data.items():
         if not isinstance(rule, Mapping) or not set(rule) <= set(_RULE_KEYS):

@@ -166,6 +166,18 @@ def cage_exit_time(curves: MSDCurves, before_ps: float) -> float:
     return float(before_ps)
 
 
+def min_frames_needed() -> int:
+    """Fewest frames for which the default window can exist: two blocks, each with
+    ``MIN_LAGS_IN_WINDOW`` lags between ``START_FRACTION`` and ``END_FRACTION`` of its length."""
+    n = 4
+    while True:
+        lags = np.arange(n // 2)  # lags of one block, in frames
+        span = n // 2 - 1
+        if np.sum((lags >= START_FRACTION * span) & (lags <= END_FRACTION * span)) >= MIN_LAGS_IN_WINDOW:
+            return n
+        n += 1
+
+
 def choose_fit_window(
     curves: MSDCurves,
     n_blocks: int = DEFAULT_N_BLOCKS,
@@ -195,8 +207,14 @@ def choose_fit_window(
     """
     if n_blocks < 2:
         raise SetupError(f"n_blocks must be at least 2 for a standard error, got {n_blocks}")
-    dt = float(curves.time_ps[1] - curves.time_ps[0])
     n_frames = len(curves.time_ps)
+    if n_frames < min_frames_needed():
+        raise SetupError(
+            f"the trajectory has {n_frames} frames; a D with an error bar needs at least "
+            f"{min_frames_needed()} (two independent blocks, each with {MIN_LAGS_IN_WINDOW} lags between "
+            f"{START_FRACTION:g} and {END_FRACTION:g} of its length), and a useful one thousands"
+        )
+    dt = float(curves.time_ps[1] - curves.time_ps[0])
     t_c = crossover_time(curves)
     # judged on the whole trajectory's MSD (lags up to half its length), not one block: a
     # block-sized window can sit entirely inside the cage

@@ -226,7 +226,7 @@ def choose_fit_window(
         block_ps = (n_frames // n_blocks - 1) * dt
         end = END_FRACTION * block_ps
         start = max(START_FRACTION * block_ps, CROSSOVER_FACTOR * t_c, t_cage)
-        if np.sum((curves.time_ps >= start) & (curves.time_ps <= end)) >= MIN_LAGS_IN_WINDOW:
+        if np.sum(_in_window(curves.time_ps, start, end)) >= MIN_LAGS_IN_WINDOW:
             break
     if fit_start_ps is None and fit_end_ps is None and start >= end:
         raise SetupError(
@@ -247,7 +247,7 @@ def choose_fit_window(
         raise SetupError(f"fit window [{start:.4g}, {end:.4g}] ps is empty; the start must be below the end")
     if end > total_ps:
         raise SetupError(f"fit window end {end:.4g} ps is beyond the trajectory length {total_ps:.4g} ps")
-    n_lags = int(np.sum((curves.time_ps >= start) & (curves.time_ps <= end)))
+    n_lags = int(np.sum(_in_window(curves.time_ps, start, end)))
     if n_lags < MIN_LAGS_IN_WINDOW:
         raise SetupError(
             f"fit window [{start:.4g}, {end:.4g}] ps holds only {n_lags} lags (frames every {dt:.4g} ps); "
@@ -270,9 +270,15 @@ def choose_fit_window(
     return FitWindow(start, end, rule, blocks)
 
 
+def _in_window(time_ps: np.ndarray, start_ps: float, end_ps: float) -> np.ndarray:
+    """Lags inside [start, end], with a tolerance of 1e-9 × end so 0.1 × 10 × 0.01 ps includes lag 0.01 ps."""
+    eps = 1e-9 * abs(end_ps)
+    return (time_ps >= start_ps - eps) & (time_ps <= end_ps + eps)
+
+
 def fit_slope(time_ps: np.ndarray, msd_A2: np.ndarray, start_ps: float, end_ps: float) -> float:
     """OLS slope (Å²/ps) of ``msd_A2`` (one series, or stacked rows) against ``time_ps`` over [start_ps, end_ps]."""
-    sel = (time_ps >= start_ps) & (time_ps <= end_ps)
+    sel = _in_window(time_ps, start_ps, end_ps)
     # polyfit fits every column at once; stacked series arrive as rows.
     slope, _intercept = np.polyfit(time_ps[sel], np.asarray(msd_A2)[..., sel].T, 1)
     return slope

@@ -108,16 +108,14 @@ class Unwrapper:
         if origins is None:
             origins = np.zeros((k, 3))
         inv = np.linalg.inv(cells)
-        if scaled:
-            s = coords
-        else:
-            s = np.einsum("kni,kij->knj", coords - origins[:, None, :], inv)
         if self.mode == MINIMUM_IMAGE:
+            s = coords if scaled else np.matmul(coords - origins[:, None, :], inv)
             r = self._minimum_image(s, cells, origins, steps)
         else:
+            # Cartesian input stays as read (exact); only scaled input goes through the cell
+            r = np.matmul(coords, cells) + origins[:, None, :] if scaled else coords
             if self.mode == IMAGES:
-                s = s + images
-            r = np.einsum("kni,kij->knj", s, cells) + origins[:, None, :]
+                r = r + np.matmul(images, cells)
             self._check_jumps(r, inv, steps)
         self._frame += k
         return r
@@ -130,7 +128,7 @@ class Unwrapper:
     def _check_jumps(self, r: np.ndarray, inv: np.ndarray, steps: np.ndarray | None) -> None:
         prev = r[:1] if self._prev_r is None else self._prev_r[None]
         dr = np.diff(np.concatenate([prev, r]), axis=0)
-        frac = np.abs(np.einsum("kni,kij->knj", dr, inv))
+        frac = np.abs(np.matmul(dr, inv))
         self.max_step_fraction = max(self.max_step_fraction, float(frac.max(initial=0.0)))
         if frac.size and frac.max() > MAX_JUMP_FRACTION:
             f, atom, axis = np.unravel_index(int(np.argmax(frac)), frac.shape)
@@ -164,7 +162,7 @@ class Unwrapper:
         images = self._images[None] - np.cumsum(shift, axis=0)
         self._images = images[-1].copy()
         self._prev_s = s[-1].copy()
-        return np.einsum("kni,kij->knj", s + images, cells) + origins[:, None, :]
+        return np.matmul(s + images, cells) + origins[:, None, :]
 
 
 FIX_UNWRAPPED = (

@@ -134,6 +134,9 @@ def test_missing_metadata_names_the_flag(tmp_path, walk):
         source_from_file(tmp_path / "a.dcd", 600.0, 1.0, every=1)
     with pytest.raises(SetupError, match="pass --format"):
         source_from_file(_touch(tmp_path / "a.bin"), 600.0, 1.0, every=1)
+    # one temperature per file, in order; run folders and files mix
+    both = resolve_sources([dump, xyz], [600.0, 700.0], timestep_fs=1.0, every=10)
+    assert [(b.temperature_K, b.format, b.every) for b in both] == [(600.0, "lammpsdump", 10), (700.0, "extxyz", 10)]
     with pytest.raises(SetupError, match="one per trajectory"):
         resolve_sources([dump, xyz], [600.0, 700.0, 800.0], timestep_fs=1.0, every=1)
 

@@ -76,7 +76,8 @@ def format_table(result: ConductivityResult) -> str:
         notes.extend(f"  {r.T_K:g} K: warning: {w}" for w in r.warnings)
     fit = result.arrhenius
     if fit is None:
-        lines.append(result.arrhenius_note or "Arrhenius: needs two or more temperatures")
+        # the reasons for leaving temperatures out are listed below the table
+        lines.append((result.arrhenius_note or "Arrhenius: needs two or more temperatures").split("; left out")[0])
     else:
         chi = f", χ²_ν = {fit.chi2_reduced:.2f}" if fit.chi2_reduced is not None else ""
         lines.append(

@@ -3,6 +3,7 @@ XDATCAR and DCD of one walk; unwrapping (triclinic, minimum image), refusals, me
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import numpy as np
@@ -99,6 +100,18 @@ def test_triclinic_wrapped_dump_unwraps_to_the_true_path(tmp_path):
     got = traj.positions_A - traj.positions_A[0]
     np.testing.assert_allclose(got, true[:, :10] - true[0, :10], atol=2e-5)
     assert traj.box_volume_A3 == pytest.approx(abs(np.linalg.det(TRICLINIC)), rel=1e-6)
+    # gzip-compressed, and scaled coordinates with image flags (the case MDAnalysis 2.11 gets wrong)
+    gz = tmp_path / "wrapped.lammpstrj.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    again = read_mobile_trajectory(source_from_file(gz, 500.0, 1.0, types=["Li", "Cl"]), drift_correct=False,
+                                   progress=False)
+    np.testing.assert_array_equal(again.positions_A, traj.positions_A)
+    scaled = write_lammps_dump(tmp_path / "scaled.lammpstrj", true, [1] * 10 + [2] * 10, TRICLINIC,
+                               steps=np.arange(n_frames) * 5, style="scaled")
+    traj = read_mobile_trajectory(source_from_file(scaled, 500.0, 1.0, types=["Li", "Cl"]), drift_correct=False,
+                                  progress=False)
+    assert traj.coordinates == "image flags"
+    np.testing.assert_allclose(traj.positions_A, true[:, :10], atol=1e-7)
 
 
 def test_frames_too_far_apart_are_refused_with_the_fix(tmp_path):

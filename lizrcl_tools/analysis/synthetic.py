@@ -69,7 +69,8 @@ def write_lammps_dump(
 
     ``style``: ``"unwrapped"`` → ``id type xu yu zu`` (positions as given); ``"images"`` →
     ``id type x y z ix iy iz`` (wrapped into the cell, with image flags); ``"wrapped"`` →
-    ``id type x y z`` (wrapped, no image flags).
+    ``id type x y z`` (wrapped, no image flags); ``"scaled"`` → ``id type xs ys zs ix iy iz``
+    (fractional, with image flags).
 
     Parameters
     ----------
@@ -92,11 +93,15 @@ def write_lammps_dump(
     n_frames, n_atoms, _ = positions_A.shape
     box = "\n".join(_lammps_box_lines(cell))
     ids = np.arange(1, n_atoms + 1, dtype=float)
-    columns = {"unwrapped": "xu yu zu", "images": "x y z ix iy iz", "wrapped": "x y z"}[style]
+    columns = {"unwrapped": "xu yu zu", "images": "x y z ix iy iz", "wrapped": "x y z",
+               "scaled": "xs ys zs ix iy iz"}[style]
     if style != "unwrapped":
         wrapped, images = wrap_positions(positions_A, cell)
-        positions_A = np.concatenate([wrapped, images], axis=2) if style == "images" else wrapped
-    fmt = ("%d %d %.6f %.6f %.6f" + (" %d %d %d" if style == "images" else "") + "\n") * n_atoms
+        if style == "scaled":
+            wrapped = wrapped @ np.linalg.inv(cell)
+        positions_A = np.concatenate([wrapped, images], axis=2) if style in ("images", "scaled") else wrapped
+    coord = "%.9f" if style == "scaled" else "%.6f"
+    fmt = (f"%d %d {coord} {coord} {coord}" + (" %d %d %d" if style in ("images", "scaled") else "") + "\n") * n_atoms
     with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "w") as handle:
         for step, frame in zip(steps, positions_A, strict=True):
             table = np.column_stack([ids, np.asarray(types, dtype=float), frame])

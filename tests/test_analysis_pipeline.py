@@ -85,7 +85,8 @@ def test_without_drift_correction_the_drift_shows(tmp_path):
 
 def test_triclinic_dump_positions_and_box_read_exactly(tmp_path):
     rng = np.random.default_rng(0)
-    positions = rng.uniform(-5, 25, size=(3, 6, 3))
+    # anywhere in (and out of) the box, but moving < half a box between frames (else refused as wrapped)
+    positions = rng.uniform(-5, 25, size=(1, 6, 3)) + rng.uniform(-2, 2, size=(3, 6, 3))
     types = [1, 1, 1, 2, 3, 3]
     write_lammps_dump(tmp_path / "nvt.lammpstrj", positions, types, TRICLINIC, steps=[100, 120, 140])
     (tmp_path / "run.json").write_text(json.dumps(
@@ -193,7 +194,8 @@ def test_analyze_runs_writes_contract_json_and_plots_and_cli(tmp_path, capsys):
         for t, d in ((600, 2e-6), (800, 8e-6))
     ]
     out = tmp_path / "out"
-    assert cli_run(["analyze", *map(str, dirs), "-o", str(out), "--fit-start-ps", "0.2"]) == 0
+    # these walks cover ~0.1 Å: a hop length of 0.1 Å makes them "diffusive" for the Arrhenius fit
+    assert cli_run(["analyze", *map(str, dirs), "-o", str(out), "--fit-start-ps", "0.2", "--hop-length", "0.1"]) == 0
     printed = capsys.readouterr().out
     assert "T (K)" in printed and "Ea =" in printed and "conductivity.json" in printed
 
@@ -210,6 +212,7 @@ def test_analyze_runs_writes_contract_json_and_plots_and_cli(tmp_path, capsys):
         for key in ("T_K", "D_cm2_s", "D_err_cm2_s", "D_xy_cm2_s", "D_z_cm2_s", "sigma_mS_cm", "fit_window_ps"):
             assert key in entry
         assert entry["fit_window_ps"][0] == 0.2 and "user override of the start" in entry["fit_rule"]
+        assert entry["diffusive"] is True and "ℓ = 0.1 Å" in entry["diffusive_reason"]
         assert (out / entry["msd_file"]).exists()
         assert (out / entry["msd_file"].replace(".npz", ".png")).stat().st_size > 10_000
     assert (out / "arrhenius.png").stat().st_size > 10_000

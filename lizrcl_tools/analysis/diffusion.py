@@ -166,6 +166,18 @@ def cage_exit_time(curves: MSDCurves, before_ps: float) -> float:
     return float(before_ps)
 
 
+def min_frames_needed() -> int:
+    """Fewest frames for which the default window can exist: two blocks, each with
+    ``MIN_LAGS_IN_WINDOW`` lags between ``START_FRACTION`` and ``END_FRACTION`` of its length."""
+    n = 4
+    while True:
+        lags = np.arange(n // 2)  # lags of one block, in frames
+        span = n // 2 - 1
+        if np.sum((lags >= START_FRACTION * span) & (lags <= END_FRACTION * span)) >= MIN_LAGS_IN_WINDOW:
+            return n
+        n += 1
+
+
 def choose_fit_window(
     curves: MSDCurves,
     n_blocks: int = DEFAULT_N_BLOCKS,
@@ -195,8 +207,14 @@ def choose_fit_window(
     """
     if n_blocks < 2:
         raise SetupError(f"n_blocks must be at least 2 for a standard error, got {n_blocks}")
-    dt = float(curves.time_ps[1] - curves.time_ps[0])
     n_frames = len(curves.time_ps)
+    if n_frames < min_frames_needed():
+        raise SetupError(
+            f"the trajectory has {n_frames} frames; a D with an error bar needs at least "
+            f"{min_frames_needed()} (two independent blocks, each with {MIN_LAGS_IN_WINDOW} lags between "
+            f"{START_FRACTION:g} and {END_FRACTION:g} of its length), and a useful one thousands"
+        )
+    dt = float(curves.time_ps[1] - curves.time_ps[0])
     t_c = crossover_time(curves)
     # judged on the whole trajectory's MSD (lags up to half its length), not one block: a
     # block-sized window can sit entirely inside the cage
@@ -208,7 +226,7 @@ def choose_fit_window(
         block_ps = (n_frames // n_blocks - 1) * dt
         end = END_FRACTION * block_ps
         start = max(START_FRACTION * block_ps, CROSSOVER_FACTOR * t_c, t_cage)
-        if np.sum((curves.time_ps >= start) & (curves.time_ps <= end)) >= MIN_LAGS_IN_WINDOW:
+        if np.sum(_in_window(curves.time_ps, start, end)) >= MIN_LAGS_IN_WINDOW:
             break
     if fit_start_ps is None and fit_end_ps is None and start >= end:
         raise SetupError(
@@ -229,7 +247,7 @@ def choose_fit_window(
         raise SetupError(f"fit window [{start:.4g}, {end:.4g}] ps is empty; the start must be below the end")
     if end > total_ps:
         raise SetupError(f"fit window end {end:.4g} ps is beyond the trajectory length {total_ps:.4g} ps")
-    n_lags = int(np.sum((curves.time_ps >= start) & (curves.time_ps <= end)))
+    n_lags = int(np.sum(_in_window(curves.time_ps, start, end)))
     if n_lags < MIN_LAGS_IN_WINDOW:
         raise SetupError(
             f"fit window [{start:.4g}, {end:.4g}] ps holds only {n_lags} lags (frames every {dt:.4g} ps); "
@@ -252,9 +270,15 @@ def choose_fit_window(
     return FitWindow(start, end, rule, blocks)
 
 
+def _in_window(time_ps: np.ndarray, start_ps: float, end_ps: float) -> np.ndarray:
+    """Lags inside [start, end], with a tolerance of 1e-9 × end so 0.1 × 10 × 0.01 ps includes lag 0.01 ps."""
+    eps = 1e-9 * abs(end_ps)
+    return (time_ps >= start_ps - eps) & (time_ps <= end_ps + eps)
+
+
 def fit_slope(time_ps: np.ndarray, msd_A2: np.ndarray, start_ps: float, end_ps: float) -> float:
     """OLS slope (Å²/ps) of ``msd_A2`` (one series, or stacked rows) against ``time_ps`` over [start_ps, end_ps]."""
-    sel = (time_ps >= start_ps) & (time_ps <= end_ps)
+    sel = _in_window(time_ps, start_ps, end_ps)
     # polyfit fits every column at once; stacked series arrive as rows.
     slope, _intercept = np.polyfit(time_ps[sel], np.asarray(msd_A2)[..., sel].T, 1)
     return slope

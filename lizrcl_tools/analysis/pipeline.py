@@ -1,18 +1,23 @@
-"""Run folders → MSD → D ± err → σ(T) → Arrhenius Ea, D0, σ(300 K): the ``lizrcl analyze`` stage.
+"""Trajectories → MSD → D ± err → σ(T) → Arrhenius Ea, D0, σ(300 K): the ``lizrcl analyze`` stage.
 
-Steps per run folder (see the modules for the physics):
+Steps per trajectory (see the modules for the physics):
 
-1. :func:`~lizrcl_tools.analysis.runinfo.read_run_info` validates run.json;
-2. :func:`~lizrcl_tools.analysis.trajectory.read_mobile_trajectory` reads the unwrapped mobile
-   ions with MDAnalysis and removes framework drift;
+1. :mod:`~lizrcl_tools.analysis.sources` gives the file and its metadata: a run folder's
+   run.json, a vasprun.xml's INCAR block, or flags (:func:`~.sources.resolve_sources`);
+2. :func:`~lizrcl_tools.analysis.trajectory.read_mobile_trajectory` streams the mobile ions as
+   continuous paths (unwrapped columns checked, image flags applied, or minimum-image
+   unwrapping) and removes framework drift;
 3. :func:`~lizrcl_tools.analysis.msd.compute_msd` gives the all-origin FFT MSD (x, y, z);
 4. :func:`~lizrcl_tools.analysis.diffusion.choose_fit_window` and
    :func:`~lizrcl_tools.analysis.diffusion.fit_diffusion` give D, D_xy, D_z with block errors;
 5. :func:`~lizrcl_tools.analysis.conductivity.nernst_einstein_mS_cm` gives σ, with V from
-   run.json ``volume_A3`` when present, else the dump's box.
+   run.json ``volume_A3`` when present, else the mean box of the frames;
+6. :func:`~lizrcl_tools.analysis.diffusive.check_diffusive` decides whether the run is in the
+   diffusive regime (MSD past a hop length squared, log–log slope near 1) and counts hops.
 
 Across runs, :func:`~lizrcl_tools.analysis.arrhenius.fit_arrhenius` gives Ea and the 300 K
-extrapolation; σ(300 K) uses N/V of the run closest to 300 K.
+extrapolation from the diffusive, sane runs only (the others are listed with the reason);
+σ(300 K) uses N/V of the fitted run closest to 300 K.
 
 Examples
 --------
@@ -23,48 +28,76 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from lizrcl_tools.analysis import arrhenius as arr
 from lizrcl_tools.analysis import diffusion as dif
+from lizrcl_tools.analysis import diffusive as dfv
 from lizrcl_tools.analysis.conductivity import nernst_einstein_mS_cm
 from lizrcl_tools.analysis.msd import MSDCurves, compute_msd
-from lizrcl_tools.analysis.runinfo import read_run_info
+from lizrcl_tools.analysis.sources import TrajectorySource, source_from_run_dir
 from lizrcl_tools.analysis.trajectory import read_mobile_trajectory
-from lizrcl_tools.errors import SetupError
+from lizrcl_tools.errors import LizrclWarning, SetupError
 from lizrcl_tools.keys import OXIDATION_STATES
 from lizrcl_tools.analysis.results import REFERENCE_T_K, ArrheniusResult, ConductivityResult, DiffusionResult
 
 CONDUCTIVITY_JSON = "conductivity.json"
 
+
+class NotDiffusiveWarning(LizrclWarning):
+    """A D fitted outside the diffusive regime (see :mod:`~lizrcl_tools.analysis.diffusive`)."""
+
+
 METHODS = {
     "msd": "all-origin MSD by FFT (numpy), per Cartesian component; framework centre-of-mass drift removed",
+    "unwrapping": "unwrapped columns used as they are after a half-box jump check; image flags applied; "
+    "wrapped-only coordinates unwrapped frame to frame by the minimum image in fractional coordinates "
+    "(refused when a step exceeds 0.35 of a box)",
     "axes": "D_xy = slope(MSD_x+MSD_y)/4, D_z = slope(MSD_z)/2, z = Cartesian z (layer normal of the layered cell)",
     "fit_window": dif.WINDOW_RULE,
     "uncertainty": dif.UNCERTAINTY_METHOD,
     "conductivity": "Nernst-Einstein sigma = N q^2 D / (V k_B T) with the tracer D (Haven ratio 1); "
     "V from run.json volume_A3 when present, else the mean dump box",
-    "arrhenius": arr.ARRHENIUS_METHOD,
-    "sigma_300K": "Nernst-Einstein with the extrapolated D(300 K) and N/V of the run closest to 300 K",
+    "arrhenius": arr.ARRHENIUS_METHOD + "; only temperatures whose runs are diffusive and sane",
+    "diffusive": "MSD at the fit start >= hop_length^2 and |d ln MSD/d ln t - 1| <= slope_tolerance over "
+    "the fit window; D > 0 with a finite error; no MD-stage sanity problem",
+    "n_hops": dfv.HOPS_ESTIMATOR,
+    "sigma_300K": "Nernst-Einstein with the extrapolated D(300 K) and N/V of the fitted run closest to 300 K",
 }
 
 
+def as_source(run: str | os.PathLike | TrajectorySource) -> TrajectorySource:
+    """A source as it is, or the source of a run folder (its run.json)."""
+    if isinstance(run, TrajectorySource):
+        return run
+    path = Path(run)
+    if path.is_dir() or path.name == "run.json":
+        return source_from_run_dir(path)
+    raise SetupError(f"{path}: not a run folder; analyse a trajectory file with its metadata "
+                     "(lizrcl_tools.analysis.sources.resolve_sources, or lizrcl analyze FILE --temperature "
+                     "K --timestep-fs DT --every N)")
+
+
 def analyze_run(
-    run_dir: str | os.PathLike,
+    run: str | os.PathLike | TrajectorySource,
     fit_start_ps: float | None = None,
     fit_end_ps: float | None = None,
     n_blocks: int = dif.DEFAULT_N_BLOCKS,
     drift_correct: bool = True,
     progress: bool = True,
+    hop_length_A: float = dfv.DEFAULT_HOP_LENGTH_A,
+    slope_tolerance: float = dfv.DEFAULT_SLOPE_TOLERANCE,
 ) -> tuple[DiffusionResult, MSDCurves]:
-    """Diffusion coefficients and Nernst–Einstein σ of one run folder.
+    """Diffusion coefficients, Nernst–Einstein σ and the diffusive-regime check of one trajectory.
 
     Parameters
     ----------
-    run_dir : str or PathLike
-        Folder with ``nvt.lammpstrj`` and ``run.json``.
+    run : str, PathLike or TrajectorySource
+        A run folder (``nvt.lammpstrj`` + ``run.json``) or a resolved trajectory source.
     fit_start_ps, fit_end_ps : float, optional
         Override the default fit window (ps).
     n_blocks : int
@@ -73,6 +106,8 @@ def analyze_run(
         Remove the framework centre-of-mass drift.
     progress : bool
         Show a progress bar while reading.
+    hop_length_A, slope_tolerance : float
+        Diffusive-regime criteria (:mod:`~lizrcl_tools.analysis.diffusive`).
 
     Returns
     -------
@@ -81,26 +116,35 @@ def analyze_run(
     MSDCurves
         The MSD curves behind the fit.
     """
-    info = read_run_info(run_dir)
-    traj = read_mobile_trajectory(info, drift_correct=drift_correct, progress=progress)
+    source = as_source(run)
+    traj = read_mobile_trajectory(source, drift_correct=drift_correct, progress=progress)
     curves = compute_msd(traj.positions_A, traj.frame_interval_ps)
-    window = dif.choose_fit_window(curves, n_blocks, fit_start_ps, fit_end_ps)
+    try:
+        window = dif.choose_fit_window(curves, n_blocks, fit_start_ps, fit_end_ps)
+    except SetupError as exc:
+        raise SetupError(f"{source.label}: {exc}") from exc
     fit = dif.fit_diffusion(curves, traj.positions_A, window)
 
-    if info.volume_A3 is not None:
-        volume, volume_source = info.volume_A3, "run.json volume_A3"
+    if source.volume_A3 is not None:
+        volume = source.volume_A3
+        volume_source = "run.json volume_A3" if source.run_json is not None else "given volume"
     else:
-        volume, volume_source = traj.box_volume_A3, "dump box"
-    z = OXIDATION_STATES.get(info.mobile, 1)
+        volume, volume_source = traj.box_volume_A3, "dump box" if source.family == "lammps" else "trajectory box"
+    z = OXIDATION_STATES.get(source.mobile, 1)
 
     def sigma(d: float) -> float:
-        return nernst_einstein_mS_cm(d, traj.n_mobile, volume, info.temperature_K, z)
+        return nernst_einstein_mS_cm(d, traj.n_mobile, volume, source.temperature_K, z)
 
     haven = None
     if fit.D_charge_cm2_s is not None and fit.D_charge_cm2_s > 0:
         haven = fit.D_cm2_s / fit.D_charge_cm2_s
+    check = dfv.check_diffusive(curves, window, fit.D_cm2_s, fit.D_err_cm2_s, traj.n_mobile,
+                                hop_length_A, slope_tolerance, problems=source.sanity)
+    if not check.diffusive:
+        warnings.warn(f"{source.label} ({source.temperature_K:g} K): D is not from the diffusive regime: "
+                      f"{check.reason}", NotDiffusiveWarning, stacklevel=2)
     result = DiffusionResult(
-        T_K=info.temperature_K,
+        T_K=source.temperature_K,
         D_cm2_s=fit.D_cm2_s,
         D_err_cm2_s=fit.D_err_cm2_s,
         D_xy_cm2_s=fit.D_xy_cm2_s,
@@ -119,28 +163,51 @@ def analyze_run(
         frame_interval_ps=traj.frame_interval_ps,
         n_frames=traj.n_frames,
         drift_corrected=traj.drift_corrected,
-        source=str(Path(run_dir)),
+        source=source.label,
         D_charge_cm2_s=fit.D_charge_cm2_s,
         D_charge_err_cm2_s=fit.D_charge_err_cm2_s,
         haven_ratio=haven,
+        coordinates=traj.coordinates,
+        trajectory_format=source.format,
+        metadata=dict(source.origin) or None,
+        warnings=traj.warnings,
+        n_frames_expected=traj.n_frames_expected,
+        diffusive=check.diffusive,
+        diffusive_reason=check.reason,
+        msd_fit_start_A2=check.msd_fit_start_A2,
+        loglog_slope=check.loglog_slope if math.isfinite(check.loglog_slope) else None,
+        n_hops=check.n_hops if math.isfinite(check.n_hops) else None,
     )
     return result, curves
 
 
-def arrhenius_from_runs(results: Sequence[DiffusionResult], mobile: str = "Li") -> ArrheniusResult | None:
-    """Arrhenius fit across per-temperature results; None with fewer than two distinct temperatures."""
-    temps = [r.T_K for r in results]
+def arrhenius_from_runs(
+    results: Sequence[DiffusionResult], mobile: str = "Li", fit_all: bool = False
+) -> tuple[ArrheniusResult | None, str | None]:
+    """Arrhenius fit across the diffusive, sane results (all with ``fit_all``), and a note.
+
+    Returns (None, why) with fewer than two distinct fitted temperatures.
+    """
+    used = [r for r in results if fit_all or r.diffusive is not False]
+    left = [r for r in results if r not in used]
+    excluded = tuple(r.T_K for r in left)
+    reasons = tuple(f"{r.T_K:g} K: {r.diffusive_reason}" for r in left)
+    note = ("left out of the Arrhenius fit: " + " | ".join(reasons)) if left else None
+    temps = [r.T_K for r in used]
     if len(set(temps)) < 2:
-        return None
-    fit = arr.fit_arrhenius(temps, [r.D_cm2_s for r in results], [r.D_err_cm2_s for r in results])
+        why = (f"no Arrhenius fit: {len(set(temps))} diffusive temperature(s), two or more needed"
+               + (f"; {note}" if note else ""))
+        return None, why
+    fit = arr.fit_arrhenius(temps, [r.D_cm2_s for r in used], [r.D_err_cm2_s for r in used])
     d_ref, d_ref_err = fit.extrapolate(REFERENCE_T_K)
-    closest = min(results, key=lambda r: abs(r.T_K - REFERENCE_T_K))
+    closest = min(used, key=lambda r: abs(r.T_K - REFERENCE_T_K))
     z = OXIDATION_STATES.get(mobile, 1)
 
     def sigma(d: float) -> float:
         return nernst_einstein_mS_cm(d, closest.n_mobile, closest.volume_A3, REFERENCE_T_K, z)
 
-    return ArrheniusResult(
+    hops = [r.n_hops for r in used if r.n_hops is not None]
+    result = ArrheniusResult(
         Ea_eV=fit.Ea_eV,
         Ea_err_eV=fit.Ea_err_eV,
         D0_cm2_s=fit.D0_cm2_s,
@@ -154,11 +221,16 @@ def arrhenius_from_runs(results: Sequence[DiffusionResult], mobile: str = "Li") 
         covariance_scale=fit.covariance_scale,
         temperatures_K=tuple(temps),
         method=arr.ARRHENIUS_METHOD,
+        excluded_T_K=excluded,
+        excluded_reasons=reasons,
+        n_hops=float(sum(hops)) if hops else None,
+        criteria="all temperatures (fit_all)" if fit_all else METHODS["diffusive"],
     )
+    return result, note
 
 
 def analyze_runs(
-    run_dirs: Sequence[str | os.PathLike],
+    run_dirs: Sequence[str | os.PathLike | TrajectorySource],
     out_dir: str | os.PathLike | None = None,
     fit_start_ps: float | None = None,
     fit_end_ps: float | None = None,
@@ -167,13 +239,16 @@ def analyze_runs(
     overwrite: bool = False,
     plots: bool = True,
     progress: bool = True,
+    hop_length_A: float = dfv.DEFAULT_HOP_LENGTH_A,
+    slope_tolerance: float = dfv.DEFAULT_SLOPE_TOLERANCE,
+    fit_all: bool = False,
 ) -> ConductivityResult:
-    """Analyse run folders at one or more temperatures; optionally write the outputs.
+    """Analyse trajectories at one or more temperatures; optionally write the outputs.
 
     Parameters
     ----------
-    run_dirs : sequence of str or PathLike
-        Run folders (any order; results are sorted by temperature).
+    run_dirs : sequence of str, PathLike or TrajectorySource
+        Run folders and/or resolved sources (any order; results are sorted by temperature).
     out_dir : str or PathLike, optional
         When given: ``conductivity.json``, ``msd_<T>K.npz`` and, with ``plots``,
         ``msd_<T>K.png`` and ``arrhenius.png`` are written there.
@@ -189,6 +264,10 @@ def analyze_runs(
         Write PNG plots.
     progress : bool
         Show progress bars.
+    hop_length_A, slope_tolerance : float
+        Diffusive-regime criteria (:mod:`~lizrcl_tools.analysis.diffusive`).
+    fit_all : bool
+        Put every temperature into the Arrhenius fit, diffusive or not (still flagged).
 
     Returns
     -------
@@ -197,22 +276,24 @@ def analyze_runs(
     Raises
     ------
     SetupError
-        No run folders, mixed mobile elements, or an existing result without ``overwrite``.
+        No trajectories, mixed mobile elements, or an existing result without ``overwrite``.
     ParseError
-        A bad run.json or dump (file and key named).
+        A bad run.json or trajectory (file, key or frame named).
     """
     if not run_dirs:
-        raise SetupError("no run folders given")
+        raise SetupError("no run folders or trajectories given")
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and (out / CONDUCTIVITY_JSON).exists() and not overwrite:
         raise SetupError(f"{out / CONDUCTIVITY_JSON} exists; refusing to overwrite a finished result (pass overwrite=True, or --overwrite)")
-    mobiles = {read_run_info(d).mobile for d in run_dirs}
+    sources = [as_source(d) for d in run_dirs]
+    mobiles = {s.mobile for s in sources}
     if len(mobiles) != 1:
-        raise SetupError(f"run folders disagree on the mobile element: {sorted(mobiles)}")
+        raise SetupError(f"trajectories disagree on the mobile element: {sorted(mobiles)}")
     mobile = mobiles.pop()
 
     analysed = [
-        analyze_run(d, fit_start_ps, fit_end_ps, n_blocks, drift_correct, progress) for d in run_dirs
+        analyze_run(s, fit_start_ps, fit_end_ps, n_blocks, drift_correct, progress, hop_length_A, slope_tolerance)
+        for s in sources
     ]
     analysed.sort(key=lambda pair: pair[0].T_K)
     if out is not None:
@@ -220,11 +301,13 @@ def analyze_runs(
 
         analysed = write_curves(analysed, out, plots=plots)
     results = tuple(r for r, _ in analysed)
+    arrhenius, note = arrhenius_from_runs(results, mobile, fit_all)
     result = ConductivityResult(
         temperatures=results,
-        arrhenius=arrhenius_from_runs(results, mobile),
+        arrhenius=arrhenius,
         mobile=mobile,
         methods=dict(METHODS),
+        arrhenius_note=note,
     )
     if out is not None:
         from lizrcl_tools.analysis.report import write_summary

@@ -54,22 +54,30 @@ def _pm(value: float | None, err: float | None, fmt: str = ".3e") -> str:
 
 
 def format_table(result: ConductivityResult) -> str:
-    """One-screen summary: one row per temperature, then the Arrhenius line.
+    """One-screen summary: one row per temperature, then the Arrhenius line and any notes.
 
-    Units: T K, D cm²/s, σ mS/cm, window ps, Ea eV.
+    Units: T K, D cm²/s, σ mS/cm, window ps, Ea eV. Column ``diff.``: whether the run passed
+    the diffusive-regime criteria; ``hops``: estimated hops behind D.
     """
     head = (f"{'T (K)':>7}  {'D (cm²/s)':>20}  {'D_xy (cm²/s)':>12}  {'D_z (cm²/s)':>12}  "
-            f"{'σ (mS/cm)':>20}  {'window (ps)':>13}  {'N':>4}")
+            f"{'σ (mS/cm)':>20}  {'window (ps)':>13}  {'N':>4}  {'diff.':>5}  {'hops':>7}")
     lines = [f"{result.mobile} transport (z = Cartesian z, layer normal)", head, "-" * len(head)]
+    notes = []
     for r in result.temperatures:
         window = f"{r.fit_window_ps[0]:.3g}–{r.fit_window_ps[1]:.3g}"
+        flag = {True: "yes", False: "NO", None: "?"}[r.diffusive]
+        hops = f"{r.n_hops:7.0f}" if r.n_hops is not None else f"{'—':>7}"
         lines.append(
             f"{r.T_K:7.1f}  {_pm(r.D_cm2_s, r.D_err_cm2_s):>20}  {r.D_xy_cm2_s:12.3e}  {r.D_z_cm2_s:12.3e}  "
-            f"{f'{r.sigma_mS_cm:.3g} ± {r.sigma_err_mS_cm:.2g}':>20}  {window:>13}  {r.n_mobile:4d}"
+            f"{f'{r.sigma_mS_cm:.3g} ± {r.sigma_err_mS_cm:.2g}':>20}  {window:>13}  {r.n_mobile:4d}  {flag:>5}  {hops}"
         )
+        if r.diffusive is False:
+            notes.append(f"  {r.T_K:g} K: not diffusive: {r.diffusive_reason}")
+        notes.extend(f"  {r.T_K:g} K: warning: {w}" for w in r.warnings)
     fit = result.arrhenius
     if fit is None:
-        lines.append("Arrhenius: needs two or more temperatures")
+        # the reasons for leaving temperatures out are listed below the table
+        lines.append((result.arrhenius_note or "Arrhenius: needs two or more temperatures").split("; left out")[0])
     else:
         chi = f", χ²_ν = {fit.chi2_reduced:.2f}" if fit.chi2_reduced is not None else ""
         lines.append(
@@ -80,4 +88,7 @@ def format_table(result: ConductivityResult) -> str:
             f"300 K: D = {_pm(fit.D_300K_cm2_s, fit.D_300K_err_cm2_s, '.2e')} cm²/s   "
             f"σ = {fit.sigma_300K_mS_cm:.3g} ± {fit.sigma_300K_err_mS_cm:.2g} mS/cm"
         )
-    return "\n".join(lines)
+        hops = f"; ~{fit.n_hops:.0f} {result.mobile} hops in all" if fit.n_hops is not None else ""
+        lines.append(f"Arrhenius fit over {', '.join(f'{t:g}' for t in fit.temperatures_K)} K{hops}"
+                     + (f"; left out: {', '.join(f'{t:g}' for t in fit.excluded_T_K)} K" if fit.excluded_T_K else ""))
+    return "\n".join(lines + notes)

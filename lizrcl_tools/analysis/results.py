@@ -77,6 +77,28 @@ class DiffusionResult:
         displacement / (6 N t) (cm²/s); very noisy for short runs.
     haven_ratio : float or None
         D / D_charge.
+    coordinates : str
+        How continuous paths were obtained: ``unwrapped`` (columns used as they are, after the
+        half-box jump check), ``image flags`` or ``minimum image`` (wrapped coordinates).
+    trajectory_format : str
+        Reader format key (``lammpsdump``, ``vasprun``, ``xdatcar``, ``extxyz``, ``dcd``...).
+    metadata : dict or None
+        Where T, the time step and the frame stride came from (run.json, the file, a flag).
+    warnings : tuple of str
+        Problems that did not stop the analysis (unfinished run, cut last frame).
+    n_frames_expected : int or None
+        Frames the run announced (run.json, vasprun.xml NSW).
+    diffusive : bool or None
+        Whether the run passes the diffusive-regime criteria (:mod:`~.diffusive`); only
+        diffusive runs enter the Arrhenius fit.
+    diffusive_reason : str or None
+        The criteria with their values, or what failed.
+    msd_fit_start_A2 : float or None
+        MSD at the start of the fit window (Å²).
+    loglog_slope : float or None
+        d ln MSD / d ln t over the fit window.
+    n_hops : float or None
+        Estimated hops behind D: N × 6 D t_run / ℓ².
     """
 
     T_K: float
@@ -103,6 +125,16 @@ class DiffusionResult:
     D_charge_cm2_s: float | None = None
     D_charge_err_cm2_s: float | None = None
     haven_ratio: float | None = None
+    coordinates: str = "unwrapped"
+    trajectory_format: str = "lammpsdump"
+    metadata: dict[str, str] | None = None
+    warnings: tuple[str, ...] = ()
+    n_frames_expected: int | None = None
+    diffusive: bool | None = None
+    diffusive_reason: str | None = None
+    msd_fit_start_A2: float | None = None
+    loglog_slope: float | None = None
+    n_hops: float | None = None
 
     # The contract's keys come first in the JSON so a person reading the file sees them first.
     _REQUIRED = ("T_K", "D_cm2_s", "D_err_cm2_s", "D_xy_cm2_s", "D_z_cm2_s", "sigma_mS_cm", "fit_window_ps")
@@ -120,6 +152,7 @@ class DiffusionResult:
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
         kwargs["fit_window_ps"] = tuple(float(x) for x in kwargs["fit_window_ps"])
+        kwargs["warnings"] = tuple(kwargs.get("warnings") or ())
         return cls(**kwargs)
 
 
@@ -147,6 +180,14 @@ class ArrheniusResult:
         Temperatures that entered the fit.
     method : str
         One-line statement of the fit.
+    excluded_T_K : tuple of float
+        Temperatures left out of the fit (not diffusive or not sane).
+    excluded_reasons : tuple of str
+        Why, one per excluded temperature.
+    n_hops : float or None
+        Estimated mobile-ion hops behind the fitted temperatures, summed.
+    criteria : str or None
+        The diffusive-regime criteria applied.
     """
 
     Ea_eV: float
@@ -162,6 +203,10 @@ class ArrheniusResult:
     covariance_scale: float
     temperatures_K: tuple[float, ...]
     method: str
+    excluded_T_K: tuple[float, ...] = ()
+    excluded_reasons: tuple[str, ...] = ()
+    n_hops: float | None = None
+    criteria: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict of every field."""
@@ -173,6 +218,8 @@ class ArrheniusResult:
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
         kwargs["temperatures_K"] = tuple(float(t) for t in kwargs["temperatures_K"])
+        kwargs["excluded_T_K"] = tuple(float(t) for t in kwargs.get("excluded_T_K") or ())
+        kwargs["excluded_reasons"] = tuple(kwargs.get("excluded_reasons") or ())
         return cls(**kwargs)
 
 
@@ -195,12 +242,15 @@ class ConductivityResult:
         The diffusing element.
     methods : dict
         Plain-text statements of the MSD, window, uncertainty and σ methods (stored in the JSON).
+    arrhenius_note : str or None
+        Why there is no Arrhenius fit, or which temperatures it left out.
     """
 
     temperatures: tuple[DiffusionResult, ...]
     arrhenius: ArrheniusResult | None
     mobile: str = "Li"
     methods: dict[str, str] = dataclasses.field(default_factory=dict)
+    arrhenius_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the ``conductivity.json`` layout (contract keys plus extra keys)."""
@@ -211,6 +261,7 @@ class ConductivityResult:
         out["arrhenius"] = arr or None
         out["mobile"] = self.mobile
         out["methods"] = dict(self.methods)
+        out["arrhenius_note"] = self.arrhenius_note
         return out
 
     @classmethod
@@ -223,6 +274,7 @@ class ConductivityResult:
             arrhenius=ArrheniusResult.from_dict(arr) if arr else None,
             mobile=data.get("mobile", "Li"),
             methods=dict(data.get("methods") or {}),
+            arrhenius_note=data.get("arrhenius_note"),
         )
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:

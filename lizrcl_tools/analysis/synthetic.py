@@ -48,6 +48,14 @@ def _lammps_box_lines(cell: np.ndarray) -> list[str]:
     ]
 
 
+def wrap_positions(positions_A: np.ndarray, cell_A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Wrapped positions (into the cell at the origin) and the integer image counts, r = r_w + n C."""
+    cell = np.asarray(cell_A, dtype=float)
+    frac = positions_A @ np.linalg.inv(cell)
+    images = np.floor(frac)
+    return (frac - images) @ cell, images
+
+
 def write_lammps_dump(
     path: str | os.PathLike,
     positions_A: np.ndarray,
@@ -55,8 +63,14 @@ def write_lammps_dump(
     cell_A: np.ndarray,
     steps: Sequence[int],
     overwrite: bool = False,
+    style: str = "unwrapped",
 ) -> Path:
-    """Write a LAMMPS ``dump custom`` file with columns ``id type xu yu zu``, atomically.
+    """Write a LAMMPS ``dump custom`` file, atomically.
+
+    ``style``: ``"unwrapped"`` → ``id type xu yu zu`` (positions as given); ``"images"`` →
+    ``id type x y z ix iy iz`` (wrapped into the cell, with image flags); ``"wrapped"`` →
+    ``id type x y z`` (wrapped, no image flags); ``"scaled"`` → ``id type xs ys zs ix iy iz``
+    (fractional, with image flags).
 
     Parameters
     ----------
@@ -79,12 +93,20 @@ def write_lammps_dump(
     n_frames, n_atoms, _ = positions_A.shape
     box = "\n".join(_lammps_box_lines(cell))
     ids = np.arange(1, n_atoms + 1, dtype=float)
-    fmt = "%d %d %.6f %.6f %.6f\n" * n_atoms
+    columns = {"unwrapped": "xu yu zu", "images": "x y z ix iy iz", "wrapped": "x y z",
+               "scaled": "xs ys zs ix iy iz"}[style]
+    if style != "unwrapped":
+        wrapped, images = wrap_positions(positions_A, cell)
+        if style == "scaled":
+            wrapped = wrapped @ np.linalg.inv(cell)
+        positions_A = np.concatenate([wrapped, images], axis=2) if style in ("images", "scaled") else wrapped
+    coord = "%.9f" if style == "scaled" else "%.6f"
+    fmt = (f"%d %d {coord} {coord} {coord}" + (" %d %d %d" if style in ("images", "scaled") else "") + "\n") * n_atoms
     with atomic_path(path, overwrite=overwrite) as tmp, open(tmp, "w") as handle:
         for step, frame in zip(steps, positions_A, strict=True):
             table = np.column_stack([ids, np.asarray(types, dtype=float), frame])
             handle.write(f"ITEM: TIMESTEP\n{int(step)}\nITEM: NUMBER OF ATOMS\n{n_atoms}\n{box}\n")
-            handle.write("ITEM: ATOMS id type xu yu zu\n")
+            handle.write(f"ITEM: ATOMS id type {columns}\n")
             handle.write(fmt % tuple(table.ravel()))
     return Path(path)
 
@@ -119,6 +141,46 @@ def random_walk(
     steps = rng.normal(size=(n_frames, n_walkers, 3)) * step_sd
     steps[0] = 0.0
     return np.cumsum(steps, axis=0)
+
+
+def grid_random_walk(
+    n_frames: int,
+    n_mobile: int,
+    n_framework: int,
+    D_cm2_s: float,
+    frame_interval_ps: float,
+    box_A: float = 16.0,
+    grid_A: float = 1.0 / 16.0,
+    seed: int = 0,
+) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """A random walk whose every coordinate is a multiple of ``grid_A`` in a cubic box.
+
+    With a power-of-two box and grid, every position, wrapped position and fractional
+    coordinate is exact in binary (float32 included) and in 6–8 decimals, so every file
+    format stores the same numbers: the readers can be compared to machine precision.
+    Framework atoms (Zr:Cl = 1:6) sit still on grid points. Steps are Gaussian of variance
+    2 D Δt per axis, rounded to the grid, so D is close to (not exactly) ``D_cm2_s``.
+
+    Returns
+    -------
+    positions : ndarray, shape (n_frames, n_mobile + n_framework, 3)
+        Unwrapped Cartesian positions (Å), Li first.
+    types : list of int
+        LAMMPS types (1 Li, 2 Zr, 3 Cl).
+    cell : ndarray (3, 3)
+        The cubic cell (Å).
+    """
+    rng = np.random.default_rng(seed)
+    n_zr = n_framework // 7
+    types = [1] * n_mobile + [2] * n_zr + [3] * (n_framework - n_zr)
+    n_cells = int(round(box_A / grid_A))
+    start = rng.integers(0, n_cells, size=(len(types), 3)) * grid_A
+    sd = np.sqrt(2.0 * D_cm2_s * A2_PS_PER_CM2_S * frame_interval_ps) / grid_A
+    steps = np.rint(rng.normal(size=(n_frames, n_mobile, 3)) * sd)
+    steps[0] = 0.0
+    positions = np.repeat(start[None], n_frames, axis=0)
+    positions[:, :n_mobile] += np.cumsum(steps, axis=0) * grid_A
+    return positions, types, np.eye(3) * box_A
 
 
 def write_random_walk_run(

@@ -45,6 +45,7 @@ import numpy as np
 from lizrcl_tools.errors import LizrclWarning, SetupError
 from lizrcl_tools.keys import ELEMENTS
 from lizrcl_tools.potential import PotentialSpec
+from lizrcl_tools.potential.dispersion import overlay_dispersion
 from lizrcl_tools.resources import user_cache_dir
 
 MODES = {"auto": "", "single": "no_domain_decomposition", "ghost": "domain_decomposition"}
@@ -143,6 +144,7 @@ def mace_potential(
     name: str | None = None,
     fallback: bool = True,
     core_repulsion_A: tuple[float, float] | None = None,
+    dispersion=None,
 ) -> PotentialSpec:
     """LAMMPS commands for a MACE model in the ``mace/lizrcl`` plugin pair style.
 
@@ -173,6 +175,10 @@ def mace_potential(
     fallback : bool
         If the plugin cannot be built, return a ``fix external`` spec (with a warning) rather
         than raising.
+    dispersion : D3, str or None
+        Grimme D3 correction overlaid at run time (:mod:`lizrcl_tools.potential.dispersion`):
+        a :class:`~lizrcl_tools.potential.dispersion.D3`, ``"d3bj"``/``"d3zero"`` (default
+        cutoffs) or None/``"none"``. Recorded in ``metadata["dispersion"]``.
 
     Returns
     -------
@@ -220,7 +226,7 @@ def mace_potential(
             LizrclWarning,
             stacklevel=2,
         )
-        return _external_spec(model, info, elements, name, metadata)
+        return overlay_dispersion(_external_spec(model, info, elements, name, metadata), dispersion)
     style = f"{plugin.PAIR_STYLE} {MODES[mode]}".rstrip()
     coeff = f"{_quote(info.path)} {' '.join(elements)}"
     metadata.update({"backend": "plugin", "plugin": str(so)})
@@ -239,7 +245,7 @@ def mace_potential(
             *_zbl_coeffs(elements),
         )
         metadata["core_repulsion_A"] = [inner, outer]
-    return PotentialSpec(
+    spec = PotentialSpec(
         name=name,
         elements=elements,
         commands=commands,
@@ -247,6 +253,7 @@ def mace_potential(
         newton="on",
         metadata=metadata,
     )
+    return overlay_dispersion(spec, dispersion)
 
 
 def _zbl_coeffs(elements: Sequence[str]) -> list[str]:

@@ -266,3 +266,21 @@ def test_resolve_potential_records_dispersion():
     assert spec.metadata["dispersion"]["method"] == "d3bj"
     assert load_potential("classical", None, "d3zero").metadata["dispersion"]["damping"] == "zero"
     assert dispersion_of(load_potential("toy-licl", None, "d3bj")) == "d3bj"
+
+
+def test_dispersion_options_of_md_conductivity_and_ssw():
+    """The three commands parse the same options into the same spec (no run)."""
+    from lizrcl_tools.cli import build_parser
+    from lizrcl_tools.commands.md import dispersion_kwargs
+    from lizrcl_tools.md.setup import resolve_potential
+    from lizrcl_tools.potential.dispersion import DEFAULT_DISPERSION
+
+    parser = build_parser()
+    opts = ["--dispersion", "d3bj", "--d3-cutoff", "18", "--d3-cn-cutoff", "9"]
+    md = parser.parse_args(["md", "cell.data", "-o", "out", "--potential", "classical", *opts])
+    cond = parser.parse_args(["conductivity", "--potential", "classical", *opts])
+    ssw = parser.parse_args(["ssw", "--db", "m.db", "--checkpoint", "w.json", "--potential", "classical", *opts])
+    specs = [resolve_potential(a.potential, a.model, **dispersion_kwargs(a)) for a in (md, cond, ssw)]
+    assert specs[0] == specs[1] == specs[2]
+    assert "dispersion/d3 BJ pbe 18 9" in specs[0].commands[0]
+    assert parser.parse_args(["conductivity"]).dispersion == DEFAULT_DISPERSION

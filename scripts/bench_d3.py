@@ -88,7 +88,7 @@ def convergence() -> tuple[float, float]:
     return choice
 
 
-def timing(steps: int, extra: tuple[float, float] | None, rounds: int = 3) -> None:
+def timing(steps: int, extra: tuple[float, float] | None, rounds: int = 3, sizes=(54, 432)) -> None:
     """ms per MD step, variants interleaved over ``rounds`` rounds; the fastest round counts
     (on a shared machine other load only ever adds time)."""
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
@@ -105,7 +105,7 @@ def timing(steps: int, extra: tuple[float, float] | None, rounds: int = 3) -> No
           "single-rank mode, 1 process; ratios to MACE alone in the same run")
     print("| atoms | MACE alone | " + " | ".join(f"+D3 {a:g}/{b:g}" for a, b in timed) + " |")
     print("| --- | --- | " + " | ".join("---" for _ in timed) + " |", flush=True)
-    for n in (54, 432):
+    for n in sizes:
         atoms = build("li2zrcl6-p3m1", n_atoms=n)
         MaxwellBoltzmannDistribution(atoms, temperature_K=600, rng=np.random.default_rng(1))
         instances = []
@@ -132,10 +132,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed MD steps per variant and round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
     parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--timing-only", action="store_true", help="skip the convergence table (times 30/10 too)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[54, 432], help="cells to time (atoms)")
     args = parser.parse_args()
-    choice = convergence()
+    choice = (30.0, 10.0) if args.timing_only else convergence()
     if not args.no_timing:
-        timing(args.steps, choice, args.rounds)
+        timing(args.steps, choice, args.rounds, tuple(args.sizes))
 
 
 if __name__ == "__main__":

@@ -273,7 +273,7 @@ def test_dispersion_options_of_md_conductivity_and_ssw():
     from lizrcl_tools.cli import build_parser
     from lizrcl_tools.commands.md import dispersion_kwargs
     from lizrcl_tools.md.setup import resolve_potential
-    from lizrcl_tools.potential.dispersion import DEFAULT_DISPERSION
+    from lizrcl_tools.potential.dispersion import DEFAULT_DISPERSION, default_dispersion
 
     parser = build_parser()
     opts = ["--dispersion", "d3bj", "--d3-cutoff", "18", "--d3-cn-cutoff", "9"]
@@ -283,4 +283,6 @@ def test_dispersion_options_of_md_conductivity_and_ssw():
     specs = [resolve_potential(a.potential, a.model, **dispersion_kwargs(a)) for a in (md, cond, ssw)]
     assert specs[0] == specs[1] == specs[2]
     assert "dispersion/d3 BJ pbe 18 9" in specs[0].commands[0]
-    assert parser.parse_args(["conductivity"]).dispersion == DEFAULT_DISPERSION
+    assert parser.parse_args(["conductivity"]).dispersion is None  # per potential:
+    assert (default_dispersion("mace"), default_dispersion("classical")) == (DEFAULT_DISPERSION, "none")
+    assert DEFAULT_DISPERSION == "d3bj"  # set by scripts/d3_evidence.py (module docstring)

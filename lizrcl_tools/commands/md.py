@@ -23,13 +23,14 @@ def add_potential_arguments(parser: argparse.ArgumentParser) -> None:
 def add_dispersion_arguments(parser: argparse.ArgumentParser) -> None:
     """``--dispersion`` and the D3 cutoffs (shared by md, conductivity and ssw)."""
     from lizrcl_tools.potential.dispersion import (
-        D3_CN_CUTOFF_A, D3_CUTOFF_A, DEFAULT_DISPERSION, DISPERSION_CHOICES,
+        D3_CN_CUTOFF_A, D3_CUTOFF_A, DEFAULT_DISPERSION, DISPERSION_CHOICES, NO_DEFAULT_DISPERSION,
     )
 
     parser.add_argument(
-        "--dispersion", choices=DISPERSION_CHOICES, default=DEFAULT_DISPERSION,
-        help="Grimme D3 with PBE parameters overlaid at run time (LAMMPS dispersion/d3; "
-        "the model's labels are PBE without dispersion); recorded in run.json (default: %(default)s)",
+        "--dispersion", choices=DISPERSION_CHOICES, default=None,
+        help="Grimme D3 with PBE parameters overlaid at run time (LAMMPS dispersion/d3; the MACE "
+        "model's labels are PBE without dispersion); recorded in run.json (default: "
+        f"{DEFAULT_DISPERSION}, none for {', '.join(NO_DEFAULT_DISPERSION)})",
     )
     parser.add_argument("--d3-cutoff", type=float, default=None, metavar="A",
                         help=f"D3 two-body cutoff, Å (default {D3_CUTOFF_A:g})")

@@ -40,8 +40,8 @@ def load_potential(name: str, model: str | None, dispersion: str | None = None,
     """PotentialSpec for a CLI choice: a registered name or a JSON file of ``PotentialSpec.to_dict()``.
 
     ``dispersion`` (``none``, ``d3bj``, ``d3zero``; default
-    :data:`~lizrcl_tools.potential.dispersion.DEFAULT_DISPERSION`) overlays Grimme D3 on any of
-    them (:func:`lizrcl_tools.potential.dispersion.overlay_dispersion`); a JSON spec that
+    :func:`~lizrcl_tools.potential.dispersion.default_dispersion` of the potential: d3bj for
+    MACE, none otherwise) overlays Grimme D3 on any of them (:func:`lizrcl_tools.potential.dispersion.overlay_dispersion`); a JSON spec that
     already carries D3 is used as it is when ``dispersion`` is not given.
     """
     import json
@@ -49,7 +49,7 @@ def load_potential(name: str, model: str | None, dispersion: str | None = None,
 
     from lizrcl_tools.errors import SetupError
     from lizrcl_tools.potential import PotentialSpec
-    from lizrcl_tools.potential.dispersion import DEFAULT_DISPERSION, d3_settings, overlay_dispersion
+    from lizrcl_tools.potential.dispersion import d3_settings, default_dispersion, overlay_dispersion
 
     if name.endswith(".json"):
         try:
@@ -59,7 +59,7 @@ def load_potential(name: str, model: str | None, dispersion: str | None = None,
         if dispersion is None:
             return spec
         return overlay_dispersion(spec, d3_settings(dispersion, d3_cutoff_A, d3_cn_cutoff_A))
-    d3 = d3_settings(dispersion or DEFAULT_DISPERSION, d3_cutoff_A, d3_cn_cutoff_A)
+    d3 = d3_settings(dispersion or default_dispersion(name), d3_cutoff_A, d3_cn_cutoff_A)
     if name == "toy-licl":
         from lizrcl_tools.ssw.toy import toy_licl_potential
 

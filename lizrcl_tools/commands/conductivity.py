@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from lizrcl_tools.commands.md import add_potential_arguments, add_protocol_arguments, describe, protocol_from_args
+from lizrcl_tools.commands.md import (
+    add_potential_arguments, add_protocol_arguments, describe, dispersion_kwargs, protocol_from_args,
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +29,7 @@ def _run(args: argparse.Namespace) -> int:
     from lizrcl_tools.md.workflow import run_conductivity
 
     protocol = protocol_from_args(args)
-    spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype)
+    spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, **dispersion_kwargs(args))
     tune_process_for(spec)
     print(describe(protocol, spec) + f"; T = {', '.join(f'{t:g}' for t in protocol.temperatures_K)} K")
     if spec.metadata.get("backend") != "plugin" and not spec.name.startswith("mace"):

@@ -7,7 +7,7 @@ import dataclasses
 
 
 def add_potential_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--potential`` / ``--model`` (shared with ``lizrcl conductivity``)."""
+    """``--potential`` / ``--model`` / ``--dispersion`` (shared with ``lizrcl conductivity``)."""
     from lizrcl_tools.md.setup import DEFAULT_POTENTIAL, POTENTIALS
 
     parser.add_argument(
@@ -17,6 +17,30 @@ def add_potential_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, metavar="PATH", help="MACE model file (implies --potential mace)")
     parser.add_argument("--mace-dtype", choices=("float32", "float64"), default="float32",
                         help="MACE precision in LAMMPS (default: %(default)s, ~2x faster than float64 on CPU)")
+    add_dispersion_arguments(parser)
+
+
+def add_dispersion_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--dispersion`` and the D3 cutoffs (shared by md, conductivity and ssw)."""
+    from lizrcl_tools.potential.dispersion import (
+        D3_CN_CUTOFF_A, D3_CUTOFF_A, DEFAULT_DISPERSION, DISPERSION_CHOICES, NO_DEFAULT_DISPERSION,
+    )
+
+    parser.add_argument(
+        "--dispersion", choices=DISPERSION_CHOICES, default=None,
+        help="Grimme D3 with PBE parameters overlaid at run time (LAMMPS dispersion/d3; the MACE "
+        "model's labels are PBE without dispersion); recorded in run.json (default: "
+        f"{DEFAULT_DISPERSION}, none for {', '.join(NO_DEFAULT_DISPERSION)})",
+    )
+    parser.add_argument("--d3-cutoff", type=float, default=None, metavar="A",
+                        help=f"D3 two-body cutoff, Å (default {D3_CUTOFF_A:g})")
+    parser.add_argument("--d3-cn-cutoff", type=float, default=None, metavar="A",
+                        help=f"D3 coordination-number cutoff, Å (default {D3_CN_CUTOFF_A:g})")
+
+
+def dispersion_kwargs(args: argparse.Namespace) -> dict:
+    """Keyword arguments of :func:`lizrcl_tools.md.setup.resolve_potential` from the D3 options."""
+    return {"dispersion": args.dispersion, "d3_cutoff_A": args.d3_cutoff, "d3_cn_cutoff_A": args.d3_cn_cutoff}
 
 
 def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     from lizrcl_tools.md.setup import resolve_potential, supercell_for, tune_process_for
 
     protocol = protocol_from_args(args)
-    spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype)
+    spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, **dispersion_kwargs(args))
     tune_process_for(spec)
     atoms = supercell_for(read_structure(args.structure), protocol.n_atoms)
     print(describe(protocol, spec) + f"; {len(atoms)} atoms")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lizrcl_tools.commands.md import add_dispersion_arguments
+
 _POTENTIALS = ("classical", "mace", "toy-licl")
 
 
@@ -22,6 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "the shipped model, ~30-40 s per step for 27 atoms on one core; classical is "
                         "the rigid-ion test potential)")
     parser.add_argument("--model", help="MACE model file (for --potential mace)")
+    add_dispersion_arguments(parser)
     parser.add_argument("--fixed-cell", action="store_true", help="keep the cell fixed (default: variable cell)")
     parser.add_argument("--ng", type=int, help="Gaussians per step N_G (default 10)")
     parser.add_argument("--ds-atom", type=float, help="Gaussian width for atoms, Å (default 0.6)")
@@ -34,27 +37,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=_ssw)
 
 
-def load_potential(name: str, model: str | None):
-    """PotentialSpec for a CLI choice: a registered name or a JSON file of ``PotentialSpec.to_dict()``."""
+def load_potential(name: str, model: str | None, dispersion: str | None = None,
+                   d3_cutoff_A: float | None = None, d3_cn_cutoff_A: float | None = None):
+    """PotentialSpec for a CLI choice: a registered name or a JSON file of ``PotentialSpec.to_dict()``.
+
+    ``dispersion`` (``none``, ``d3bj``, ``d3zero``; default
+    :func:`~lizrcl_tools.potential.dispersion.default_dispersion` of the potential: d3bj for
+    MACE, none otherwise) overlays Grimme D3 on any of them (:func:`lizrcl_tools.potential.dispersion.overlay_dispersion`); a JSON spec that
+    already carries D3 is used as it is when ``dispersion`` is not given.
+    """
     import json
     from pathlib import Path
 
     from lizrcl_tools.errors import SetupError
     from lizrcl_tools.potential import PotentialSpec
+    from lizrcl_tools.potential.dispersion import d3_settings, default_dispersion, overlay_dispersion
 
     if name.endswith(".json"):
         try:
-            return PotentialSpec.from_dict(json.loads(Path(name).read_text()))
+            spec = PotentialSpec.from_dict(json.loads(Path(name).read_text()))
         except (OSError, ValueError, TypeError) as exc:
             raise SetupError(f"{name}: not a PotentialSpec JSON file ({exc})") from exc
+        if dispersion is None:
+            return spec
+        return overlay_dispersion(spec, d3_settings(dispersion, d3_cutoff_A, d3_cn_cutoff_A))
+    d3 = d3_settings(dispersion or default_dispersion(name), d3_cutoff_A, d3_cn_cutoff_A)
     if name == "toy-licl":
         from lizrcl_tools.ssw.toy import toy_licl_potential
 
-        return toy_licl_potential()
+        return overlay_dispersion(toy_licl_potential(), d3)
     if name in ("classical", "mace"):
         from lizrcl_tools.md.setup import resolve_potential
 
-        return resolve_potential(name, model)
+        return resolve_potential(name, model, dispersion=dispersion, d3_cutoff_A=d3_cutoff_A,
+                                 d3_cn_cutoff_A=d3_cn_cutoff_A)
     raise SetupError(f"unknown potential {name!r}; choose one of {', '.join(_POTENTIALS)} or a .json spec")
 
 
@@ -76,7 +92,7 @@ def _ssw(args: argparse.Namespace) -> int:
             SSWParameters(relax_cell=not args.fixed_cell), n_gaussians=args.ng, ds_atom=args.ds_atom,
             ds_cell=args.ds_cell, temperature_K=args.temperature, pressure_GPa=args.pressure,
             force_tol=args.force_tol)
-        spec = load_potential(args.potential, args.model)
+        spec = load_potential(args.potential, args.model, args.dispersion, args.d3_cutoff, args.d3_cn_cutoff)
         seed = 0 if args.seed is None else args.seed
         walker = SSWWalker(read_structure(args.structure), spec, args.db, params, seed, args.checkpoint)
     try:

@@ -74,6 +74,9 @@ def resolve_potential(
     model: str | None = None,
     elements: Sequence[str] = ELEMENTS,
     dtype: str = MACE_DTYPE,
+    dispersion: str | None = None,
+    d3_cutoff_A: float | None = None,
+    d3_cn_cutoff_A: float | None = None,
 ) -> PotentialSpec:
     """Return the :class:`PotentialSpec` for a CLI choice.
 
@@ -88,12 +91,25 @@ def resolve_potential(
         LAMMPS type order.
     dtype : {"float32", "float64"}
         Precision of a MACE model (ignored by the classical potential).
+    dispersion : {"none", "d3bj", "d3zero"}, optional
+        Grimme D3 (PBE parameters) overlaid at run time
+        (:mod:`lizrcl_tools.potential.dispersion`); default: ``d3bj`` for MACE
+        (:data:`~lizrcl_tools.potential.dispersion.DEFAULT_DISPERSION`, chosen by the
+        lattice evidence there), ``none`` for the classical potential, which has its own
+        Mayer C6/C8 terms (D3 on top double-counts: pipeline tests only). Recorded in
+        ``spec.metadata["dispersion"]`` either way.
+    d3_cutoff_A, d3_cn_cutoff_A : float, optional
+        D3 two-body and coordination-number cutoffs, Å (defaults
+        :data:`~lizrcl_tools.potential.dispersion.D3_CUTOFF_A` and ``D3_CN_CUTOFF_A``).
     """
+    from lizrcl_tools.potential.dispersion import d3_settings, default_dispersion, overlay_dispersion
+
     if name is None:
         name = "mace" if model is not None else DEFAULT_POTENTIAL
     if name not in POTENTIALS:
         raise SetupError(f"unknown potential {name!r}; choose one of {', '.join(POTENTIALS)}")
-    return POTENTIALS[name](model, elements, dtype)
+    d3 = d3_settings(dispersion or default_dispersion(name), d3_cutoff_A, d3_cn_cutoff_A)
+    return overlay_dispersion(POTENTIALS[name](model, elements, dtype), d3)
 
 
 def supercell_for(atoms: Atoms, n_atoms: int | None) -> Atoms:

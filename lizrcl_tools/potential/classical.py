@@ -46,6 +46,7 @@ from ase.units import J, m
 
 from lizrcl_tools.keys import ELEMENTS, OXIDATION_STATES
 from lizrcl_tools.potential import PotentialSpec
+from lizrcl_tools.potential.dispersion import overlay_dispersion
 
 NAME = "bmh-dsf"
 """Name recorded in run metadata."""
@@ -111,6 +112,7 @@ def classical_potential(
     alpha_per_A: float = DSF_ALPHA_PER_A,
     cutoff_A: float = CUTOFF_A,
     charge_scale: float = 1.0,
+    dispersion=None,
 ) -> PotentialSpec:
     """Return the rigid-ion Li/Zr/Cl potential as a :class:`PotentialSpec` (``atom_style charge``).
 
@@ -125,6 +127,9 @@ def classical_potential(
         Cutoff of the short-range and Coulomb terms, Å.
     charge_scale : float
         Factor on the formal charges (the parameters were set for 1).
+    dispersion : D3, str or None
+        Grimme D3 overlaid on top (:func:`lizrcl_tools.potential.dispersion.overlay_dispersion`).
+        The model already has Mayer C6/C8 terms, so this double-counts: for pipeline tests only.
 
     Returns
     -------
@@ -148,7 +153,7 @@ def classical_potential(
         )
     # Shift the short-range energy to zero at the cutoff so E is continuous (NVE checks).
     lines.append("pair_modify shift yes")
-    return PotentialSpec(
+    spec = PotentialSpec(
         name=NAME,
         elements=elements,
         commands=tuple(lines),
@@ -164,3 +169,4 @@ def classical_potential(
             "Fennell & Gezelter, J. Chem. Phys. 124, 234104 (2006); rho, Li/Zr radii, C(Cl-Cl) set by hand",
         },
     )
+    return overlay_dispersion(spec, dispersion)

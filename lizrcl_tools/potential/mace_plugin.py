@@ -46,6 +46,7 @@ from lizrcl_tools.errors import LizrclWarning, SetupError
 from lizrcl_tools.keys import ELEMENTS
 from lizrcl_tools.potential.lammps_instance import make_lammps, single_point, tune_glibc_malloc
 from lizrcl_tools.potential.mace_external import EXTERNAL_FIX_ID, attach_external, external_spec
+from lizrcl_tools.potential.dispersion import overlay_dispersion
 from lizrcl_tools.potential.spec import PotentialSpec
 from lizrcl_tools.resources import user_cache_dir
 
@@ -117,6 +118,7 @@ def mace_potential(
     name: str | None = None,
     fallback: bool = True,
     core_repulsion_A: tuple[float, float] | None = None,
+    dispersion: Any = None,
 ) -> PotentialSpec:
     """LAMMPS commands for a MACE model in the ``mace/lizrcl`` plugin pair style.
 
@@ -147,6 +149,10 @@ def mace_potential(
     fallback : bool
         If the plugin cannot be built, return a ``fix external`` spec (with a warning) rather
         than raising.
+    dispersion : D3, str or None
+        Grimme D3 correction overlaid at run time (:mod:`lizrcl_tools.potential.dispersion`):
+        a :class:`~lizrcl_tools.potential.dispersion.D3`, ``"d3bj"``/``"d3zero"`` (default
+        cutoffs) or None/``"none"``. Recorded in ``metadata["dispersion"]``.
 
     Returns
     -------
@@ -194,7 +200,7 @@ def mace_potential(
             LizrclWarning,
             stacklevel=2,
         )
-        return external_spec(model, info, elements, name, metadata)
+        return overlay_dispersion(external_spec(model, info, elements, name, metadata), dispersion)
     style = f"{plugin.PAIR_STYLE} {MODES[mode]}".rstrip()
     coeff = f"{_quote(info.path)} {' '.join(elements)}"
     metadata.update({"backend": "plugin", "plugin": str(so)})
@@ -213,7 +219,7 @@ def mace_potential(
             *_zbl_coeffs(elements),
         )
         metadata["core_repulsion_A"] = [inner, outer]
-    return PotentialSpec(
+    spec = PotentialSpec(
         name=name,
         elements=elements,
         commands=commands,
@@ -221,6 +227,7 @@ def mace_potential(
         newton="on",
         metadata=metadata,
     )
+    return overlay_dispersion(spec, dispersion)
 
 
 def _zbl_coeffs(elements: Sequence[str]) -> list[str]:

@@ -8,10 +8,10 @@ MACE model, or SevenNet-0) says about configurations that matter for conductivit
 * ``volume_scan``: Li2ZrCl6, LiCl and ZrCl4 scaled isotropically (0.94–1.24) and Li2ZrCl6
   stretched along c only (1.05–1.30): NPT MD at 600–900 K expands the cell by up to ~25 %,
   mostly along the layer normal;
+* ``contact``: Li2ZrCl6 with one atom pair pushed to 1.6–2.3 Å, so the fit has a wall;
 * ``mixed``: (LiCl)1−x(ZrCl4)x cells on hcp/ccp frameworks across 0 ≤ x ≤ 1, strained and rattled;
-* ``md{T}K``: Langevin MD driven by the teacher itself (2 fs, snapshot every 10 steps) in
-  54-atom Li2ZrCl6 cells at 450–900 K, at the ideal cell and at two expanded cells, plus
-  C2/m and mixed cells.
+* ``md{T}K``: Langevin MD driven by the teacher itself (2 fs) in 54-atom Li2ZrCl6 cells at
+  450 and 600 K, at the ideal cell and at an expanded one (a +3 %, c +15 %).
 
 Every random choice derives from one seed, recorded in each frame's ``info["seed"]``.
 Labelling reuses :func:`lizrcl_tools.dataset.labelling.label_frames` (resumable).
@@ -46,6 +46,8 @@ class FramePlan:
         Random mixed-composition cells.
     volume_scan : bool
         Include the volume / c-stretch scans.
+    n_contacts : int
+        Li2ZrCl6 frames with one atom pair pushed to 1.6–2.3 Å (teaches the repulsive wall).
     md_runs : tuple of (str, float, float, float)
         (start cell, temperature K, isotropic scale, extra c scale) per teacher MD run.
     md_steps : int
@@ -60,6 +62,7 @@ class FramePlan:
     md_runs: tuple[tuple[str, float, float, float], ...]
     md_steps: int
     md_every: int
+    n_contacts: int = 0
 
 
 _P3M1 = "li2zrcl6-p3m1"
@@ -69,7 +72,7 @@ PLANS: dict[str, FramePlan] = {
         per_crystal=10, n_mixed=30, volume_scan=True,
         md_runs=tuple((_P3M1, t, iso, c) for t in (450.0, 600.0)
                       for iso, c in ((1.0, 1.0), (1.03, 1.12))),
-        md_steps=120, md_every=6,
+        md_steps=120, md_every=6, n_contacts=40,
     ),
     # A held-out set with its own seed: teacher MD at the conductivity temperatures.
     "heldout": FramePlan(
@@ -131,6 +134,21 @@ def _md_start(name: str, rng: np.random.Generator):
     return build(name, n_atoms=54)
 
 
+def _contact(atoms, rng: np.random.Generator):
+    """Rattled cell with one atom moved towards a random neighbour to 1.6–2.3 Å."""
+    atoms = atoms.copy()
+    atoms.rattle(stdev=0.05, seed=int(rng.integers(2**31)))
+    i = int(rng.integers(len(atoms)))
+    d = atoms.get_distances(i, range(len(atoms)), mic=True, vector=True)
+    r = np.linalg.norm(d, axis=1)
+    r[i] = np.inf
+    j = int(rng.choice(np.argsort(r)[:6]))
+    target = float(rng.uniform(1.6, 2.3))
+    atoms.positions[j] = atoms.positions[i] + d[j] * target / r[j]
+    atoms.info[keys.CONFIG_TYPE] = "contact"
+    return atoms
+
+
 def static_frames(plan: FramePlan, seed: int) -> list[Any]:
     """Strained/rattled crystals, volume scans and mixed cells (unlabelled, ``config_type`` set)."""
     rng = np.random.default_rng(seed)
@@ -157,6 +175,15 @@ def static_frames(plan: FramePlan, seed: int) -> list[Any]:
         frame.rattle(stdev=float(rng.uniform(0.02, 0.12)), seed=int(rng.integers(2**31)))
         frame.info[keys.CONFIG_TYPE] = "mixed"
         frames.append(frame)
+    for frame in frames:
+        frame.info["seed"] = seed
+    return frames
+
+
+def contact_frames(plan: FramePlan, seed: int) -> list[Any]:
+    """``plan.n_contacts`` Li2ZrCl6 frames with one close pair (:func:`_contact`)."""
+    rng = np.random.default_rng(seed)
+    frames = [_contact(_md_start(_P3M1, rng), rng) for _ in range(plan.n_contacts)]
     for frame in frames:
         frame.info["seed"] = seed
     return frames
@@ -263,6 +290,7 @@ def generate_frames(
         cache.mkdir(exist_ok=True)
         frames = static_frames(plan, seed) + md_frames(plan, seed + 7, driver.calculator,
                                                        progress, cache)
+        frames += contact_frames(plan, seed + 13)
         write_atoms_atomic(unlabelled, frames, format="extxyz")
     label_frames(frames, reference, out, progress=progress)
     return out

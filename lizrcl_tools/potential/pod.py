@@ -58,12 +58,12 @@ class PodSettings:
 
     species: tuple[str, ...] = keys.ELEMENTS
     rin: float = 1.0
-    rcut: float = 5.5
+    rcut: float = 5.0
     bessel_degree: int = 4
     inverse_degree: int = 8
-    n2: int = 8
-    n3: int = 6
-    a3: int = 4
+    n2: int = 6
+    n3: int = 4
+    a3: int = 3
     n4: int = 0
     a4: int = 0
     weight_energy: float = 100.0
@@ -98,7 +98,8 @@ class PodSettings:
 
 PRESETS: dict[str, PodSettings] = {
     "default": PodSettings(),
-    "tiny": PodSettings(n2=4, n3=3, a3=2, bessel_degree=3, inverse_degree=4),
+    "large": PodSettings(n2=8, n3=6, a3=4),
+    "tiny": PodSettings(rcut=5.5, n2=4, n3=3, a3=2, bessel_degree=3, inverse_degree=4),
 }
 """Named settings (``lizrcl distill --pod``)."""
 

@@ -292,6 +292,8 @@ def generate_frames(
                                                        progress, cache)
         frames += contact_frames(plan, seed + 13)
         write_atoms_atomic(unlabelled, frames, format="extxyz")
+    if out.is_file() and len(ase.io.read(out, index=":")) == len(frames):
+        return out  # written atomically, so complete: a rerun does not label again
     label_frames(frames, reference, out, progress=progress)
     return out
 

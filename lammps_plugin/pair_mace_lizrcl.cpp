@@ -12,6 +12,10 @@
 #include "neighbor.h"
 #include "utils.h"
 
+#include <ATen/Parallel.h>
+
+#include <sched.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -179,6 +183,21 @@ void PairMACELizrcl::coeff(int narg, char **arg)
                model_file, exc.what_without_backtrace());
   }
   model.eval();
+  // LAMMPS sets OpenMP to one thread when OMP_NUM_THREADS is unset, and torch's intra-op pool
+  // follows it: a plain `lmp -in` ran the model ~4x slower than `lizrcl md`. Without an explicit
+  // OMP_NUM_THREADS, give torch the usable cores divided among the MPI ranks (one node).
+  if (!std::getenv("OMP_NUM_THREADS")) {
+    int cores = 1;
+    cpu_set_t mask;
+    if (sched_getaffinity(0, sizeof(mask), &mask) == 0) cores = std::max(1, CPU_COUNT(&mask));
+    const int threads = std::max(1, cores / std::max(1, comm->nprocs));
+    at::set_num_threads(threads);
+    if (comm->me == 0)
+      utils::logmesg(lmp,
+                     "mace/lizrcl: OMP_NUM_THREADS unset: {} torch thread(s) per rank "
+                     "({} usable cores / {} ranks)\n",
+                     threads, cores, comm->nprocs);
+  }
   // TorchScript's profiling executor re-specialises the graph when tensor shapes change,
   // and the edge count changes every step; LIZRCL_JIT_OPTIMIZE=0 turns that off.
   const char *jit_opt = std::getenv("LIZRCL_JIT_OPTIMIZE");

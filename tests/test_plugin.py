@@ -156,7 +156,8 @@ def zbl_model_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def exported(model_file: Path) -> Path:
-    return Path(export_model(model_file, model_file.with_name("tiny-lammps.pt")).path)
+    return Path(export_model(model_file, model_file.with_name("tiny-lammps.pt"),
+                             dtype="float64").path)
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
     spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, **dispersion_kwargs(args))
     tune_process_for(spec)
     print(describe(protocol, spec) + f"; T = {', '.join(f'{t:g}' for t in protocol.temperatures_K)} K")
-    if spec.metadata.get("backend") != "plugin" and not spec.name.startswith("mace"):
+    if spec.metadata.get("backend") not in ("plugin", "pod") and not spec.name.startswith("mace"):
         print(f"potential {spec.name}: the rigid-ion test potential; it exercises the pipeline, its "
               "numbers are not Li2ZrCl6 physics (shipped MACE model: --potential mace)")
     if protocol.name == "quick":

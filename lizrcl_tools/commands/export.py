@@ -1,4 +1,4 @@
-"""``lizrcl export MODEL -o model-lammps.pt --dtype float64``: MACE model → TorchScript for LAMMPS."""
+"""``lizrcl export MODEL -o model-lammps.pt [--dtype float32]``: MACE model → TorchScript for LAMMPS."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", default=None, help="TorchScript file to write (default: MODEL-lammps.pt)"
     )
-    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    from lizrcl_tools.potential.export import DEFAULT_DTYPE
+
+    parser.add_argument("--dtype", choices=("float32", "float64"), default=DEFAULT_DTYPE,
+                        help=f"precision of the export (default {DEFAULT_DTYPE}: the shipped "
+                        "model's training precision, ~2x faster than float64 on CPU)")
     parser.add_argument("--head", default=None, help="head of a multi-head model")
     add_force_argument(parser, "exported model (and its JSON sidecar)")
     parser.set_defaults(handler=_run)

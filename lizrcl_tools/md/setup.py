@@ -62,9 +62,16 @@ def _mace(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSp
     )
 
 
+def _fast(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSpec:
+    from lizrcl_tools.potential.pod import fast_potential
+
+    return fast_potential(model, elements)
+
+
 POTENTIALS: dict[str, Callable[[str | None, Sequence[str], str], PotentialSpec]] = {
     "classical": _classical,
     "mace": _mace,
+    "fast": _fast,
 }
 """Potential name → factory(model path or None, elements, MACE dtype)."""
 

@@ -22,9 +22,8 @@ Units everywhere: energies eV, lengths Å, forces eV/Å, stress eV/Å³ (ASE sig
 
 from __future__ import annotations
 
-from typing import Any
-
 from lizrcl_tools import _legacy
+from lizrcl_tools._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -50,14 +49,4 @@ __all__ = ["__version__", *sorted(_EXPORTS)]
 # names are the old module paths that _legacy keeps importable.
 _legacy.install()
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -12,7 +12,7 @@ imports LAMMPS.
 
 from __future__ import annotations
 
-from typing import Any
+from lizrcl_tools._lazy import lazy_exports
 
 _EXPORTS = {
     "get_reference": "lizrcl_tools.dataset.references",
@@ -26,11 +26,5 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    # Lazy: the teachers import torch.
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Lazy: the teachers import torch.
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -17,8 +17,7 @@ Example
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from lizrcl_tools._lazy import lazy_exports
 
 # Lazy exports: the analysis stage imports lizrcl_tools.md.record (the run record), which must
 # not pull in the runner, ASE's LAMMPS writer or the potential package.
@@ -37,8 +36,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'lizrcl_tools.md' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

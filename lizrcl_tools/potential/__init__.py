@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from lizrcl_tools._lazy import lazy_exports
 
 from lizrcl_tools.potential.spec import PotentialSpec, type_order
 
@@ -26,11 +26,5 @@ _EXPORTS = {
 
 __all__ = ["PotentialSpec", "type_order", *sorted(_EXPORTS)]
 
-
-def __getattr__(name: str) -> Any:
-    # Lazy: training and the plugin import torch and mace.
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Lazy: training and the plugin import torch and mace.
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

@@ -16,7 +16,7 @@ Nothing here imports the potential, LAMMPS or torch.
 
 from __future__ import annotations
 
-from typing import Any
+from lizrcl_tools._lazy import lazy_exports
 
 _EXPORTS = {
     "load_preset": "lizrcl_tools.vasp.presets",
@@ -29,11 +29,5 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    # Lazy, so `import lizrcl_tools.vasp` does not pull in pymatgen.
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Lazy, so `import lizrcl_tools.vasp` does not pull in pymatgen.
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

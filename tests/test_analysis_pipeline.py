@@ -226,6 +226,15 @@ def test_analyze_runs_writes_contract_json_and_plots_and_cli(tmp_path, capsys):
         loaded.save(out / "conductivity.json")
     with pytest.raises(SetupError, match="refusing to overwrite"):
         analyze_runs(dirs, out_dir=out, progress=False)
+    # Forced, with fewer temperatures: the previous analysis moves to previous-1/, whole.
+    assert cli_run(["analyze", str(dirs[0]), "-o", str(out), "--force", "--no-plots",
+                    "--fit-start-ps", "0.2", "--hop-length", "0.1"]) == 0
+    new = json.loads((out / "conductivity.json").read_text())
+    assert [t["T_K"] for t in new["temperatures"]] == [600.0]
+    assert not (out / "msd_800K.npz").exists() and not (out / "arrhenius.png").exists()
+    kept = out / "previous-1"
+    assert json.loads((kept / "conductivity.json").read_text()) == data
+    assert (kept / "msd_800K.npz").exists() and (kept / "arrhenius.png").exists()
 
 
 def test_single_temperature_has_null_arrhenius_keys(aniso_run):

@@ -284,7 +284,7 @@ def analyze_runs(
         raise SetupError("no run folders or trajectories given")
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and (out / CONDUCTIVITY_JSON).exists() and not overwrite:
-        raise SetupError(f"{out / CONDUCTIVITY_JSON} exists; refusing to overwrite a finished result (pass overwrite=True, or --overwrite)")
+        raise SetupError(f"{out / CONDUCTIVITY_JSON} exists; refusing to overwrite a finished result (pass overwrite=True, or --force)")
     sources = [as_source(d) for d in run_dirs]
     mobiles = {s.mobile for s in sources}
     if len(mobiles) != 1:
@@ -297,8 +297,9 @@ def analyze_runs(
     ]
     analysed.sort(key=lambda pair: pair[0].T_K)
     if out is not None:
-        from lizrcl_tools.analysis.report import write_curves
+        from lizrcl_tools.analysis.report import retire_previous, write_curves
 
+        retire_previous(out)
         analysed = write_curves(analysed, out, plots=plots)
     results = tuple(r for r, _ in analysed)
     arrhenius, note = arrhenius_from_runs(results, mobile, fit_all)

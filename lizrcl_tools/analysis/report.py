@@ -10,6 +10,28 @@ from lizrcl_tools.analysis.msd import MSDCurves
 from lizrcl_tools.analysis.results import ConductivityResult, DiffusionResult
 
 
+ANALYSIS_PATTERNS = ("conductivity.json", "arrhenius.png", "msd_*K*.npz", "msd_*K*.png")
+"""Files an analysis writes into its output folder (and nothing else there is touched)."""
+
+
+def retire_previous(out_dir: Path) -> Path | None:
+    """Move a previous analysis in ``out_dir`` into ``out_dir/previous-N/``; return that folder.
+
+    A rerun with fewer temperatures would otherwise leave the old per-temperature curves beside
+    the new ones, and replacing conductivity.json would lose the old Ea. Nothing is deleted.
+    """
+    old = sorted({p for pattern in ANALYSIS_PATTERNS for p in out_dir.glob(pattern) if p.is_file()})
+    if not old:
+        return None
+    n = 1
+    while (keep := out_dir / f"previous-{n}").exists():
+        n += 1
+    keep.mkdir(parents=True)
+    for path in old:
+        path.rename(keep / path.name)
+    return keep
+
+
 def write_curves(
     analysed: Sequence[tuple[DiffusionResult, MSDCurves]],
     out_dir: Path,

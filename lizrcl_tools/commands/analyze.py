@@ -49,7 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-drift-correction", action="store_true",
                         help="keep the framework centre-of-mass drift in the mobile-ion positions")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing conductivity.json")
+    parser.add_argument("--force", "--overwrite", dest="overwrite", action="store_true",
+                        help="replace an existing conductivity.json (the old one is kept as a .bak)")
     parser.set_defaults(handler=_run)
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from lizrcl_tools.commands._common import add_min_distance_argument, min_distance_of
 from lizrcl_tools.commands.md import (
     add_potential_arguments, add_protocol_arguments, describe, dispersion_kwargs, protocol_from_args,
+    read_structure,
 )
 
 
@@ -20,6 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_potential_arguments(parser)
     add_protocol_arguments(parser)
+    add_min_distance_argument(parser)
     parser.set_defaults(handler=_run)
 
 
@@ -39,7 +43,10 @@ def _run(args: argparse.Namespace) -> int:
         print("quick protocol: an ESTIMATE from hot, short runs (small cell, high temperatures, "
               "picoseconds of MD), reported with its error bar; use --protocol paper for the "
               "study's settings")
-    result, _ = run_conductivity(spec, protocol, args.output, structure=args.structure,
+    structure = args.structure
+    if Path(structure).is_file():  # checked here, where --min-distance is known
+        structure = read_structure(structure, min_distance_of(args))
+    result, _ = run_conductivity(spec, protocol, args.output, structure=structure,
                                  progress=not args.no_progress)
     print(format_table(result))
     if protocol.name == "quick":

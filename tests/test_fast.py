@@ -121,3 +121,24 @@ def test_cli_distill_tiny(tmp_path):
     assert (out / "card.md").read_text().startswith("# Fast tier (POD)")
     with pytest.raises(SetupError, match="--force"):  # a finished model is never replaced silently
         run(argv)
+
+
+def test_cation_contact_frames_bring_each_cation_pair_into_range():
+    """The random contacts move a nearest neighbour (an anion); the cation-pair frames are what
+    teaches the fit the Li-Zr wall, so each pair must really be inside its range."""
+    import dataclasses
+
+    from lizrcl_tools.potential.distill_data import CATION_CONTACT_A, contact_frames
+
+    plan = dataclasses.replace(PLANS["tiny"], n_contacts=0, n_cation_contacts=6)
+    frames = contact_frames(plan, 7)
+    assert [f.info["config_type"] for f in frames] == ["contact_cation"] * 6
+    pairs = list(CATION_CONTACT_A)
+    for k, atoms in enumerate(frames):
+        a, b = pairs[k % len(pairs)]
+        symbols = np.array(atoms.get_chemical_symbols())
+        d = atoms.get_all_distances(mic=True)
+        np.fill_diagonal(d, np.inf)
+        low, high = CATION_CONTACT_A[(a, b)]
+        assert low <= d[np.ix_(symbols == a, symbols == b)].min() <= high
+        assert d.min() > 1.5  # the moved cation does not land on an anion

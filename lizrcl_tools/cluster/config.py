@@ -68,7 +68,7 @@ class StageResources:
     max_blocks : int
         Most blocks (batch jobs) at once.
     walltime : str
-        Wall time of one block, ``HH:MM:SS`` or ``D-HH:MM:SS`` (batch providers).
+        Wall time of one block, ``HH:MM:SS`` (batch providers; the file may say ``D-HH:MM:SS``).
     partition, account : str or None
         Slurm partition (PBS queue) and account.
     worker_init : str
@@ -170,6 +170,13 @@ _INT_KEYS = {"cores": 1, "cores_per_task": 1, "max_blocks": 1, "retries": 0}
 _STR_KEYS = ("walltime", "partition", "account", "worker_init", "scheduler_options")
 
 
+def _hours_minutes_seconds(walltime: str) -> str:
+    """``D-HH:MM:SS`` → ``HH:MM:SS`` (hours past 24): the form Parsl's providers read."""
+    days, _, rest = walltime.rpartition("-")
+    hours, minutes, seconds = rest.split(":")
+    return f"{int(days or 0) * 24 + int(hours):02d}:{minutes}:{seconds}"
+
+
 def _stage(path: Path, name: str, block: Any, base: StageResources) -> StageResources:
     """One stage block merged over ``base``, every key checked."""
     if not isinstance(block, dict):
@@ -196,6 +203,8 @@ def _stage(path: Path, name: str, block: Any, base: StageResources) -> StageReso
                 raise PresetError(path, where, f"expected a string, got {value!r} ({type(value).__name__})")
             elif key == "walltime" and not _WALLTIME.match(value):
                 raise PresetError(path, where, f"expected HH:MM:SS or D-HH:MM:SS, got {value!r} (quote it in YAML)")
+        if key == "walltime":
+            value = _hours_minutes_seconds(value)
         values[key] = value
     merged = replace(base, **values)
     if merged.cores_per_task > merged.cores:

@@ -86,7 +86,6 @@ def make_parsl_config(
         Checkpoint folders of earlier sessions whose results may be reused.
     """
     from parsl.config import Config
-    from parsl.dataflow.memoization import BasicMemoizer
     from parsl.executors import HighThroughputExecutor
 
     executor = HighThroughputExecutor(
@@ -99,11 +98,18 @@ def make_parsl_config(
         # Short heartbeats so a pool whose driver died goes away soon on its own too.
         heartbeat_period=5,
         heartbeat_threshold=20,
-        encrypted=False,
+        encrypted=resources.provider != "local",
     )
+    try:
+        from parsl.dataflow.memoization import BasicMemoizer
+    except ImportError:  # Parsl before the memoizer plug-in: the options sat on Config
+        checkpointing = {"checkpoint_mode": "task_exit", "checkpoint_files": list(checkpoint_files)}
+    else:
+        checkpointing = {"memoizer": BasicMemoizer(checkpoint_mode="task_exit",
+                                                   checkpoint_files=list(checkpoint_files))}
     return Config(
         executors=[executor],
-        memoizer=BasicMemoizer(checkpoint_mode="task_exit", checkpoint_files=list(checkpoint_files)),
+        **checkpointing,
         retries=resources.retries,
         run_dir=str(run_dir),
         strategy="simple",

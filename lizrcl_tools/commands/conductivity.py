@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from lizrcl_tools.commands._common import add_cluster_arguments, cluster_of
 from lizrcl_tools.commands.md import (
     add_potential_arguments, add_protocol_arguments, describe, dispersion_kwargs, protocol_from_args,
 )
@@ -18,6 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperatures", type=float, nargs="+", metavar="K",
                         help="temperatures, K (default: the protocol's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_cluster_arguments(parser)
     add_potential_arguments(parser)
     add_protocol_arguments(parser)
     parser.set_defaults(handler=_run)
@@ -39,8 +41,11 @@ def _run(args: argparse.Namespace) -> int:
         print("quick protocol: an ESTIMATE from hot, short runs (small cell, high temperatures, "
               "picoseconds of MD), reported with its error bar; use --protocol paper for the "
               "study's settings")
+    cluster = cluster_of(args)
+    if cluster is not None:
+        print(f"temperatures as parallel tasks (Parsl): {cluster.source}")
     result, _ = run_conductivity(spec, protocol, args.output, structure=args.structure,
-                                 progress=not args.no_progress)
+                                 progress=not args.no_progress and cluster is None, cluster=cluster)
     print(format_table(result))
     if protocol.name == "quick":
         print(estimate_banner(result))

@@ -75,16 +75,17 @@ def md_frames(
     """
     from ase import units
     from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 
     frames = []
     for c, cell in enumerate(cells):
         rng = np.random.default_rng([seed, c])
         atoms = cell.copy()
         atoms.calc = calculator
-        MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+        # Maxwell-Boltzmann momenta, p ~ N(0, m kB T) per component (eV, amu, ASE time units)
+        masses = atoms.get_masses()[:, None]
+        atoms.set_momenta(rng.normal(size=(len(atoms), 3)) * np.sqrt(masses * units.kB * temperature_K))
         dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature_K, friction=0.01 / units.fs,
-                       rng=rng)
+                       rng=rng, fixcm=False)
         for step in range(every, steps + 1, every):
             dyn.run(every)
             frame = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)

@@ -236,6 +236,7 @@ def test_killed_driver_resumes_without_rerunning_finished_tasks(tmp_path, serial
     # ended that worker: either way it started at least once and its folder is complete now
     assert all(starts[name] >= 1 for name in unfinished_at_kill)
     assert _finished(out) == {"T2000", "T2300", "T2600"}
+    print(f"finished at kill: {sorted(finished_at_kill)}; starts after rerun: {starts}")
     got = d_by_temperature(result)
     for t, d in d_serial.items():
         # a resumed run restarts from its binary restart file: equal to the dump's precision
@@ -244,6 +245,51 @@ def test_killed_driver_resumes_without_rerunning_finished_tasks(tmp_path, serial
     assert not list((out / ENGINE_DIR / "sessions").glob("*.json"))
     leftovers = [p for p in _pool_processes() if str(out) in _cmdline(p) or _has_engine_env(p)]
     assert leftovers == []
+
+
+def test_interrupted_driver_stops_its_executor(tmp_path):
+    """Ctrl-C (SIGINT) or a cancelled batch job (SIGTERM) mid-run: the driver shuts the
+    executor down itself; no worker outlives it, its session record is gone."""
+    structure = tmp_path / "cell.extxyz"
+    write(structure, defective_licl())
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER.format(kw=PROTOCOL_KW))
+    out = tmp_path / "cond"
+    proc = subprocess.Popen([sys.executable, str(driver), str(out), str(structure)],
+                            env={**os.environ, "PYTHONPATH": str(REPO)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    sessions: list[Path] = []
+    try:
+        while not sessions or not list((out / ENGINE_DIR / "executions").glob("*.jsonl")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no task started"
+            sessions = list((out / ENGINE_DIR / "sessions").glob("*.json"))
+            time.sleep(0.1)
+        tag = json.loads(sessions[0].read_text())["session"]
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    assert session_processes(tag) == []
+    assert not sessions[0].exists()
+
+
+def test_workers_and_cluster_options(tmp_path):
+    from lizrcl_tools.cli import build_parser
+    from lizrcl_tools.commands._common import cluster_of
+
+    parser = build_parser()
+    assert cluster_of(parser.parse_args(["conductivity"])) is None
+    assert cluster_of(parser.parse_args(["conductivity", "--workers", "2"])).for_stage("md").workers_per_block == 2
+    path = write_yaml(tmp_path / "c.yaml", "md:\n  cores: 3\n")
+    assert cluster_of(parser.parse_args(["conductivity", "--cluster", str(path)])).for_stage("md").cores == 3
+    with pytest.raises(PresetError, match="workers"):
+        cluster_of(parser.parse_args(["conductivity", "--workers", "0"]))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["conductivity", "--workers", "2", "--cluster", str(path)])
 
 
 def _cmdline(pid: int) -> str:

@@ -90,8 +90,12 @@ def test_fast_potential_resolves_and_rejects_bad_folders(fitted, tmp_path):
     from lizrcl_tools.md.setup import resolve_potential
 
     folder, _, _ = fitted
+    bare = resolve_potential("fast", str(folder), dispersion="none")
+    assert bare.commands[0] == "pair_style pod" and bare.metadata["backend"] == "pod"
+    # The fast tier copies the bare (PBE) teacher, so it gets the same run-time D3 as MACE.
     spec = resolve_potential("fast", str(folder))
-    assert spec.commands[0] == "pair_style pod" and spec.metadata["backend"] == "pod"
+    assert spec.commands[0] == "pair_style hybrid/overlay pod dispersion/d3 BJ pbe 15 8"
+    assert spec.metadata["dispersion"]["method"] == "d3bj"
     assert spec.elements == ("Li", "Zr", "Cl")
     with pytest.raises(SetupError, match="model folder"):
         resolve_potential("fast", str(tmp_path / "missing"))

@@ -109,3 +109,23 @@ def test_potential_hash_follows_lines_and_model_not_folders():
     assert potential_sha256(spec("/a", "s1")) == potential_sha256(spec("/b/c", "s1"))
     assert potential_sha256(spec("/a", "s1")) != potential_sha256(spec("/a", "s2"))
     assert potential_sha256(spec("/a", "s1")) != potential_sha256(spec("/a", "s1", cutoff="6.0"))
+
+
+def test_md_and_conductivity_check_close_atoms_with_the_shared_option(tmp_path, capsys):
+    """An overlap in the input file stops md and conductivity before any folder; --min-distance
+    moves the limit (read back through the same reader)."""
+    from ase.io import write
+
+    from lizrcl_tools.cli import main
+    from lizrcl_tools.commands.md import read_structure
+
+    atoms = licl()
+    atoms.positions[1] = atoms.positions[0] + [0.9, 0.0, 0.0]  # Li-Cl 0.9 Å < 1.15 Å
+    structure = tmp_path / "close.extxyz"
+    write(structure, atoms)
+    for argv, out in ((["md", str(structure), "--temperature", "600"], tmp_path / "T"),
+                      (["conductivity", "--structure", str(structure)], tmp_path / "cond")):
+        rc = main([*argv, "-o", str(out), "--potential", "classical", "--n-atoms", "0", "--no-progress"])
+        assert rc == 1 and not out.exists()
+        assert "0.900 Å apart" in capsys.readouterr().err
+    assert len(read_structure(str(structure), {"Li-Cl": 0.8})) == len(atoms)

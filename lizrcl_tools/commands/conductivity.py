@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from lizrcl_tools.commands._common import add_cluster_arguments, cluster_of
+from lizrcl_tools.commands._common import (
+    add_cluster_arguments, add_min_distance_argument, cluster_of, min_distance_of,
+)
 from lizrcl_tools.commands.md import (
     add_potential_arguments, add_protocol_arguments, describe, dispersion_kwargs, protocol_from_args,
+    read_structure,
 )
 
 
@@ -22,6 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_cluster_arguments(parser)
     add_potential_arguments(parser)
     add_protocol_arguments(parser)
+    add_min_distance_argument(parser)
     parser.set_defaults(handler=_run)
 
 
@@ -41,10 +46,13 @@ def _run(args: argparse.Namespace) -> int:
         print("quick protocol: an ESTIMATE from hot, short runs (small cell, high temperatures, "
               "picoseconds of MD), reported with its error bar; use --protocol paper for the "
               "study's settings")
+    structure = args.structure
+    if Path(structure).is_file():  # checked here, where --min-distance is known
+        structure = read_structure(structure, min_distance_of(args))
     cluster = cluster_of(args)
     if cluster is not None:
         print(f"temperatures as parallel tasks (Parsl): {cluster.source}")
-    result, _ = run_conductivity(spec, protocol, args.output, structure=args.structure,
+    result, _ = run_conductivity(spec, protocol, args.output, structure=structure,
                                  progress=not args.no_progress and cluster is None, cluster=cluster)
     print(format_table(result))
     if protocol.name == "quick":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from lizrcl_tools.commands._common import add_min_distance_argument, min_distance_of
+
 
 def add_potential_arguments(parser: argparse.ArgumentParser) -> None:
     """``--potential`` / ``--model`` / ``--dispersion`` (shared with ``lizrcl conductivity``)."""
@@ -121,14 +123,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_potential_arguments(parser)
     add_protocol_arguments(parser)
+    add_min_distance_argument(parser)
     parser.set_defaults(handler=_run)
 
 
-def read_structure(path: str):
-    """Read one structure (the first frame); unreadable files raise ParseError naming the file."""
+def read_structure(path: str, min_distance=None):  # noqa: ANN001, ANN201 - see fileio
+    """Read one structure (the first frame), checked; unreadable files raise ParseError naming
+    the file (``min_distance``: the ``--min-distance`` option)."""
     from lizrcl_tools.fileio import read_structure as _read
 
-    return _read(path)
+    return _read(path, min_distance=min_distance)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -138,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
     protocol = protocol_from_args(args)
     spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, **dispersion_kwargs(args))
     tune_process_for(spec)
-    atoms = supercell_for(read_structure(args.structure), protocol.n_atoms)
+    atoms = supercell_for(read_structure(args.structure, min_distance_of(args)), protocol.n_atoms)
     print(describe(protocol, spec) + f"; {len(atoms)} atoms")
     common = dict(mobile=args.mobile, progress=not args.no_progress)
     if args.temperature is not None:

@@ -15,8 +15,9 @@ Two are registered:
 
     Budget (sized for ≤ 15 min of MD on 2 cores with the shipped float32 MACE, 54 atoms):
     at most 3 × (1,000 NPT + 3,000 NVT) = 12,000 steps. Measured step cost 40–55 ms without
-    dispersion; D3(BJ) adds ~30 % → 52–72 ms. Worst case 12,000 × 71.5 ms = 858 s = 14.3 min;
-    at 47 ms × 1.3 = 61 ms it is 12.2 min; without D3 at 47 ms, 9.4 min. Runs that reach the
+    dispersion; D3(BJ) at its default 15/8 Å cutoffs adds ~8 ms (1 thread, 54 atoms) →
+    48–63 ms. Worst case 12,000 × 63 ms = 756 s = 12.6 min; without D3 at 47 ms, 9.4 min.
+    Runs that reach the
     target at 2 ps save a quarter of their NVT. Setup, model loading and the per-segment D
     estimates add seconds per temperature. (The previous fixed 1 + 6 ps took 19.4 min at
     53–59 ms/step.) The Li cage at 600 K lasts ~0.6 ps (d ln MSD / d ln t ≈ 0.6 before it),

@@ -35,12 +35,8 @@ def starting_cell(structure: str | Atoms, n_atoms: int | None) -> Atoms:
 
         atoms = read_structure(structure)
     else:
-        try:
-            from lizrcl_tools.structures import build
-        except ImportError as exc:
-            raise SetupError(
-                f"structure {structure!r} is not a file and the structure builder is not available ({exc})"
-            ) from exc
+        from lizrcl_tools.structures import build
+
         # build() makes the supercell itself: it must repeat the cell before removing the
         # placeholder atoms on empty Li sites.
         return build(structure, n_atoms=n_atoms)

@@ -12,6 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 from ase.build import bulk
 from ase.io import write
@@ -310,3 +312,30 @@ def _pool_processes() -> list[int]:
     """Parsl worker pools and interchanges of this user still running."""
     return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
             and any(s in _cmdline(int(p.name)) for s in ("process_worker_pool", "interchange.py"))]
+
+
+def test_labelling_in_chunks_equals_serial_labelling(tmp_path):
+    """Two chunks on two workers, each loading the shipped MACE model, give the serial labels;
+    a rerun sends no chunk again."""
+    from lizrcl_tools import keys
+    from lizrcl_tools.dataset.labelling import label_frames, read_labelled_frames
+    from lizrcl_tools.dataset.parallel import label_frames_parallel
+    from lizrcl_tools.dataset.references import get_reference
+    from lizrcl_tools.learn.frames import rattles
+    from lizrcl_tools.structures import build
+
+    model = REPO / "lizrcl_tools" / "data" / "lizrcl_mace_small.model"
+    frames = rattles([build("li2zrcl6-p3m1"), build("licl")], 2, 0.05, seed=9)
+    serial = tmp_path / "serial.extxyz"
+    label_frames(frames, get_reference(f"mace:{model}"), serial, progress=False)
+    out = label_frames_parallel(frames, f"mace:{model}", tmp_path / "chunked.extxyz", local_cluster(2))
+    a, b = read_labelled_frames(serial), read_labelled_frames(out)
+    assert [x.get_chemical_formula() for x in a] == [x.get_chemical_formula() for x in b]
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x.positions, y.positions, atol=0)
+        assert y.info[keys.REF_ENERGY] == pytest.approx(x.info[keys.REF_ENERGY], rel=1e-12)
+        np.testing.assert_allclose(y.arrays[keys.REF_FORCES], x.arrays[keys.REF_FORCES], atol=1e-10)
+    chunk_dir = tmp_path / "chunked.extxyz.chunks"
+    assert [len(execution_log(chunk_dir, f"label-000{k}")) for k in (0, 1)] == [2, 2]
+    label_frames_parallel(frames, f"mace:{model}", tmp_path / "chunked.extxyz", local_cluster(2), force=True)
+    assert [len(execution_log(chunk_dir, f"label-000{k}")) for k in (0, 1)] == [2, 2]

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "label": ("label", "add reference energies/forces/stresses (sevennet, chgnet, mace:PATH) to frames, resumably"),
     "train": ("train", "train a MACE potential (mace-torch) with Li–Zr–Cl defaults; error report and parity plots"),
     "distill": ("distill", "fit the fast tier (LAMMPS POD) to a teacher's labels, with self-learning rounds; model card"),
+    "learn": ("learn", "self-learning loop from a YAML recipe: generate, select novel frames, label, train, evaluate; resumable"),
     "evaluate": ("evaluate", "energy/force/stress RMSE of a MACE model on labelled frames, per composition and config_type"),
     "ssw": ("ssw", "stochastic surface walking global search in LAMMPS (minima database, resumable)"),
     "minima": ("minima", "table of SSW minima; export best N as CIF/extxyz; frames for labelling"),

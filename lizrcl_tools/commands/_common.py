@@ -58,3 +58,27 @@ def add_max_atoms_argument(parser: argparse.ArgumentParser) -> None:
         help="refuse to build a cell above N atoms (default 100,000 for supercells, 5,000 for "
         "a mixed cell before repetition): a guard against typos such as --repeat 60 60 60",
     )
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--cluster FILE`` and ``--workers N`` (parallel tasks through Parsl); read them
+    with :func:`cluster_of`."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--cluster", metavar="FILE",
+                       help="cluster file (YAML, one resource block per stage: provider local|slurm|pbspro, "
+                       "partition, account, cores, walltime, max_blocks, worker_init, retries): run the "
+                       "independent tasks through Parsl there (README: 'Running on a cluster')")
+    group.add_argument("--workers", type=int, metavar="N",
+                       help="run the independent tasks as N parallel local Parsl workers")
+
+
+def cluster_of(args: argparse.Namespace):  # noqa: ANN201 - ClusterConfig | None
+    """The :class:`~lizrcl_tools.cluster.ClusterConfig` of ``--cluster``/``--workers``, or None
+    (serial, in this process)."""
+    from lizrcl_tools.cluster.config import load_cluster_config, local_cluster
+
+    if getattr(args, "cluster", None):
+        return load_cluster_config(args.cluster)
+    if getattr(args, "workers", None) is not None:
+        return local_cluster(args.workers)
+    return None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lizrcl_tools.commands._common import add_min_distance_argument, min_distance_of
+from lizrcl_tools.commands._common import (
+    add_cluster_arguments, add_min_distance_argument, cluster_of, min_distance_of,
+)
 from lizrcl_tools.commands.md import (
     add_potential_arguments, add_protocol_arguments, describe, dispersion_kwargs, protocol_from_args,
     read_structure,
@@ -21,6 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperatures", type=float, nargs="+", metavar="K",
                         help="temperatures, K (default: the protocol's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_cluster_arguments(parser)
     add_potential_arguments(parser)
     add_protocol_arguments(parser)
     add_min_distance_argument(parser)
@@ -46,8 +49,11 @@ def _run(args: argparse.Namespace) -> int:
     structure = args.structure
     if Path(structure).is_file():  # checked here, where --min-distance is known
         structure = read_structure(structure, min_distance_of(args))
+    cluster = cluster_of(args)
+    if cluster is not None:
+        print(f"temperatures as parallel tasks (Parsl): {cluster.source}")
     result, _ = run_conductivity(spec, protocol, args.output, structure=structure,
-                                 progress=not args.no_progress)
+                                 progress=not args.no_progress and cluster is None, cluster=cluster)
     print(format_table(result))
     if protocol.name == "quick":
         print(estimate_banner(result))

@@ -53,7 +53,7 @@ from lizrcl_tools.md.record import COMPLETE, RUN_JSON, RUNNING, RunRecord, read_
 from lizrcl_tools.md.thermo import mean_cell, plot_thermo, read_cell_trace, read_thermo, summarize
 from lizrcl_tools.potential import PotentialSpec
 
-__all__ = ["COMPLETE", "RUNNING", "RUN_JSON", "ChunkHook", "read_run_json", "run_folder_name", "run_md",
+__all__ = ["COMPLETE", "RUNNING", "RUN_JSON", "ChunkHook", "finished_run", "read_run_json", "run_folder_name", "run_md",
            "run_temperatures", "sanity_problems"]
 
 # Fields that must agree before a run folder is resumed or its result reused. The full
@@ -119,18 +119,12 @@ def run_md(
         If LAMMPS fails, or the dump does not hold the expected frames.
     """
     run_dir = Path(run_dir)
-    check_run_inputs(atoms, temperature_K)
-    if any(c.isspace() for c in str(run_dir.resolve())):
-        raise SetupError(f"run folder {run_dir} has whitespace in its path; LAMMPS cannot use it")
+    record, old = _existing_run(atoms, spec, temperature_K, run_dir, protocol, mobile)
     temperature_K = float(temperature_K)
-    record = _initial_record(atoms, spec, temperature_K, protocol, mobile)
+    if old is not None and old.finished:
+        return old
     plan = build_plan(atoms, spec, temperature_K, protocol)
-    existing = run_dir / RUN_JSON
-    if existing.exists():
-        old = read_run_record(run_dir)
-        _check_same_run(existing, old, record)
-        if old.finished:
-            return old
+    if old is not None:
         record = old.updated(status=RUNNING)
     else:
         plan.write(run_dir)
@@ -190,6 +184,37 @@ def run_md(
     except Exception as exc:  # a plot must never cost a finished run
         warnings.warn(f"{run_dir / inp.THERMO_PLOT} not written: {exc}", LizrclWarning, stacklevel=2)
     return record
+
+
+def finished_run(
+    atoms: Atoms, spec: PotentialSpec, temperature_K: float, run_dir: str | Path, protocol: MDProtocol,
+    *, mobile: str = "Li",
+) -> RunRecord | None:
+    """The record of ``run_dir`` if it holds this run, finished; None if it is absent or unfinished.
+
+    The same checks as :func:`run_md` before it starts (a folder of another run is refused
+    with :class:`SetupError`), without running anything: what a scheduler asks before it
+    sends a task to a worker.
+    """
+    _, old = _existing_run(atoms, spec, temperature_K, Path(run_dir), protocol, mobile)
+    return old if old is not None and old.finished else None
+
+
+def _existing_run(
+    atoms: Atoms, spec: PotentialSpec, temperature_K: Any, run_dir: Path, protocol: MDProtocol, mobile: str
+) -> tuple[RunRecord, RunRecord | None]:
+    """This run's initial record, and the folder's record if the folder holds this run."""
+    check_run_inputs(atoms, temperature_K)
+    temperature_K = float(temperature_K)
+    if any(c.isspace() for c in str(run_dir.resolve())):
+        raise SetupError(f"run folder {run_dir} has whitespace in its path; LAMMPS cannot use it")
+    record = _initial_record(atoms, spec, temperature_K, protocol, mobile)
+    existing = run_dir / RUN_JSON
+    if not existing.exists():
+        return record, None
+    old = read_run_record(run_dir)
+    _check_same_run(existing, old, record)
+    return record, old
 
 
 T_TOLERANCE = 0.2

@@ -51,6 +51,7 @@ def run_conductivity(
     temperatures_K: Sequence[float] | None = None,
     mobile: str = "Li",
     progress: bool = True,
+    cluster: Any | None = None,
 ) -> tuple[Any, list[Path]]:
     """Run NPT → NVT at each temperature and analyse the Li+ transport.
 
@@ -71,6 +72,9 @@ def run_conductivity(
         Diffusing element.
     progress : bool
         Progress bars.
+    cluster : lizrcl_tools.cluster.ClusterConfig, optional
+        Run the temperatures as parallel tasks on these resources (``md`` block); None runs
+        them one after the other in this process. Same folders and seeds either way.
 
     Returns
     -------
@@ -84,7 +88,13 @@ def run_conductivity(
         raise SetupError("no temperatures given")
     atoms = starting_cell(structure, protocol.n_atoms)
     out_dir = Path(out_dir)
-    dirs = run_temperatures(atoms, spec, temps, out_dir / RUNS_SUBDIR, protocol, mobile=mobile,
-                            progress=progress)
+    if cluster is None:
+        dirs = run_temperatures(atoms, spec, temps, out_dir / RUNS_SUBDIR, protocol, mobile=mobile,
+                                progress=progress)
+    else:
+        from lizrcl_tools.md.parallel import run_temperatures_parallel
+
+        dirs = run_temperatures_parallel(atoms, spec, temps, out_dir / RUNS_SUBDIR, protocol, cluster,
+                                         mobile=mobile, work_dir=out_dir)
     result = analyze_runs(dirs, out_dir / ANALYSIS_SUBDIR, overwrite=True, progress=progress)
     return result, dirs

@@ -1,0 +1,31 @@
+"""``lizrcl learn RECIPE.yaml -o WORK``: the self-learning loop, resumed by rerunning."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add ``lizrcl learn`` arguments."""
+    parser.add_argument("recipe", help="recipe file (YAML: teacher, generations, structures, generators, "
+                        "filter, select, train; see lizrcl_tools/learn/recipe.py)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="work folder: gen_000/, gen_001/, ... (rerun the same command to resume)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lizrcl_tools.learn.loop import run_learning
+    from lizrcl_tools.learn.recipe import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    result = run_learning(recipe, args.output, progress=not args.no_progress,
+                          on_stage=lambda gen, stage: print(f"[{gen}] {stage}", flush=True))
+    for gen in result.generations:
+        held = (gen["evaluate"].get("model_held_out") or {})
+        print(f"gen {gen['generation']}: {gen['label'].get('n_kept', 0)} new frames, pool "
+              f"{gen['train']['n_pool']}; held-out {held.get('energy_rmse_meV_per_atom', float('nan')):.2f} "
+              f"meV/atom, {held.get('force_rmse_eV_per_A', float('nan')):.3f} eV/Å")
+    print(f"model: {result.model_path}")
+    return 0

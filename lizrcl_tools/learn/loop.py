@@ -1,0 +1,234 @@
+"""The self-learning loop: generate → filter and select → label → train → evaluate, per generation.
+
+Work folder::
+
+    WORK/recipe.json             the checked recipe; a rerun with another recipe is refused
+    WORK/gen_000/candidates.extxyz   generated frames (rattles, volume scans, teacher/model MD)
+    WORK/gen_000/selected.extxyz     physical and novel against the pool so far
+    WORK/gen_000/labelled.extxyz     teacher labels (resumable), frames over the force bound dropped
+    WORK/gen_000/train/              mace-torch training on the pool of generations 0..k
+    WORK/gen_000/evaluate.json       the previous model's errors on this generation's frames
+                                     (before training) and the new model's on its held-out split
+    WORK/gen_000/<stage>.done        JSON marker written (atomically) when a stage is complete
+    WORK/learn.json                  summary: model of the last generation, counts, errors
+
+Rerunning the same command resumes: stages with a marker are not run again; an interrupted
+stage is redone (labelling and training pick up their own partial outputs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from lizrcl_tools.errors import SetupError
+from lizrcl_tools.learn.recipe import Recipe
+
+STAGES = ("generate", "select", "label", "train", "evaluate")
+"""Stages of one generation, in order."""
+
+
+@dataclass(frozen=True)
+class LearnResult:
+    """Outcome of :func:`run_learning`.
+
+    Attributes
+    ----------
+    work_dir : Path
+        The work folder.
+    model_path : Path
+        Model of the last generation.
+    generations : list of dict
+        Per generation: the markers of its stages (counts, model, errors).
+    """
+
+    work_dir: Path
+    model_path: Path
+    generations: list[dict[str, Any]]
+
+
+def generation_dir(work_dir: str | Path, k: int) -> Path:
+    """``WORK/gen_000`` for k = 0."""
+    return Path(work_dir) / f"gen_{k:03d}"
+
+
+def _stage(gen_dir: Path, name: str, run: Callable[[], dict[str, Any]],
+           on_stage: Callable[[str, str], None] | None) -> dict[str, Any]:
+    """Run stage ``name`` unless its marker exists; write the marker with ``run()``'s summary."""
+    from lizrcl_tools.fileio import write_json_atomic
+
+    marker = gen_dir / f"{name}.done"
+    if marker.exists():
+        return json.loads(marker.read_text())
+    if on_stage is not None:
+        on_stage(gen_dir.name, name)
+    summary = {"stage": name, **run(),
+               "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    write_json_atomic(marker, summary)
+    return summary
+
+
+def _check_recipe(work_dir: Path, recipe: Recipe) -> None:
+    from lizrcl_tools.fileio import jsonable, write_json_atomic
+
+    path = work_dir / "recipe.json"
+    wanted = json.loads(json.dumps(jsonable(recipe.to_dict())))
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old != wanted:
+            changed = sorted(k for k in set(old) | set(wanted) if old.get(k) != wanted.get(k))
+            raise SetupError(f"{work_dir} holds a learning run with another recipe (differs in "
+                             f"{', '.join(changed)}); use another work folder")
+        return
+    work_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, wanted)
+
+
+def _labelled(gen_dir: Path) -> list[Any]:
+    """The kept labelled frames of one generation (none if it found nothing novel)."""
+    from lizrcl_tools.dataset.labelling import read_labelled_frames
+
+    path = gen_dir / "labelled.extxyz"
+    return read_labelled_frames(path) if path.stat().st_size else []
+
+
+def starting_cells(recipe: Recipe) -> list[Any]:
+    """The recipe's starting cells (builder names or structure files), each named in ``info``."""
+    from lizrcl_tools.fileio import read_structure
+    from lizrcl_tools.structures import build
+
+    cells = []
+    for name in recipe.structures:
+        atoms = read_structure(name) if Path(name).is_file() else build(name)
+        atoms.info["name"] = name
+        cells.append(atoms)
+    return cells
+
+
+def run_learning(
+    recipe: Recipe,
+    work_dir: str | Path,
+    *,
+    progress: bool = False,
+    on_stage: Callable[[str, str], None] | None = None,
+) -> LearnResult:
+    """Run (or resume) the self-learning loop of ``recipe`` in ``work_dir``.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        Checked recipe (:func:`~lizrcl_tools.learn.recipe.load_recipe`).
+    work_dir : str or Path
+        Work folder (layout in the module docstring).
+    progress : bool
+        Progress bars of labelling and evaluation.
+    on_stage : callable, optional
+        ``on_stage(generation, stage)`` just before a stage actually runs (not when skipped).
+
+    Returns
+    -------
+    LearnResult
+    """
+    from lizrcl_tools.dataset.labelling import label_frames, read_labelled_frames
+    from lizrcl_tools.dataset.references import get_reference
+    from lizrcl_tools.fileio import write_atoms_atomic, write_json_atomic
+    from lizrcl_tools.learn import frames as fr
+    from lizrcl_tools.potential.train import TrainConfig, train
+
+    work_dir = Path(work_dir)
+    _check_recipe(work_dir, recipe)
+    cells = starting_cells(recipe)
+    teacher_cache: list[Any] = []
+
+    def teacher() -> Any:
+        if not teacher_cache:
+            teacher_cache.append(get_reference(recipe.teacher))
+        return teacher_cache[0]
+
+    pool: list[Any] = []
+    model: Path | None = None
+    summaries = []
+    for k in range(recipe.generations):
+        gen = generation_dir(work_dir, k)
+        gen.mkdir(parents=True, exist_ok=True)
+        seed = recipe.seed + k
+        previous_model = model
+
+        def generate() -> dict[str, Any]:
+            g = recipe.generators
+            frames = []
+            if "rattle" in g:
+                frames += fr.rattles(cells, g["rattle"]["per_structure"], g["rattle"]["sigma_A"], seed)
+            if "volume_scan" in g:
+                frames += fr.volume_scans(cells, g["volume_scan"]["scales"], g["volume_scan"]["sigma_A"], seed)
+            if "model_md" in g:
+                md = g["model_md"]
+                calc = teacher().calculator if previous_model is None else \
+                    get_reference(f"mace:{previous_model}").calculator
+                frames += fr.md_frames(cells, calc, md["temperature_K"], md["steps"], md["every"],
+                                       md["timestep_fs"], seed,
+                                       "teacher_md" if previous_model is None else "model_md")
+            write_atoms_atomic(gen / "candidates.extxyz", frames)
+            return {"n_candidates": len(frames), "seed": seed,
+                    "md_with": "teacher" if previous_model is None else str(previous_model)}
+
+        def select() -> dict[str, Any]:
+            from ase.io import read
+
+            candidates = read(gen / "candidates.extxyz", index=":")
+            ok = [a for a in candidates if fr.physical(a)]
+            chosen = fr.select_novel(ok, pool, recipe.max_frames, recipe.min_novelty)
+            write_atoms_atomic(gen / "selected.extxyz", [ok[i] for i in chosen])
+            return {"n_candidates": len(candidates), "n_physical": len(ok), "n_selected": len(chosen),
+                    "min_novelty": recipe.min_novelty}
+
+        def label() -> dict[str, Any]:
+            from ase.io import read
+
+            selected = read(gen / "selected.extxyz", index=":") if (gen / "selected.extxyz").stat().st_size else []
+            if not selected:  # nothing novel: an empty generation, the pool stays as it was
+                (gen / "labelled.extxyz").write_text("")
+                return {"n_labelled": 0, "n_kept": 0, "teacher": recipe.teacher}
+            raw = gen / "labelled_raw.extxyz"
+            label_frames(selected, teacher(), raw, progress=progress)
+            labelled = read_labelled_frames(raw)
+            kept = [a for a in labelled if fr.physical(a, recipe.max_force_eV_A)]
+            write_atoms_atomic(gen / "labelled.extxyz", kept)
+            return {"n_labelled": len(labelled), "n_kept": len(kept), "teacher": recipe.teacher,
+                    "max_force_eV_A": recipe.max_force_eV_A}
+
+        def fit() -> dict[str, Any]:
+            frames = [a for j in range(k + 1) for a in _labelled(generation_dir(work_dir, j))]
+            config = TrainConfig(name=f"gen_{k:03d}", seed=recipe.seed, **recipe.train)
+            result = train(frames, gen / "train", config, progress=progress)
+            return {"model": str(result.model_path), "n_pool": len(frames), "report": result.report}
+
+        def evaluate() -> dict[str, Any]:
+            from lizrcl_tools.potential.evaluate import evaluate_frames
+
+            new = _labelled(gen)
+            before = None
+            if previous_model is not None and new:
+                before = evaluate_frames(new, get_reference(f"mace:{previous_model}").calculator,
+                                         progress=progress)
+            report = json.loads((gen / "train.done").read_text())["report"]
+            held_out = report.get("test") or report.get("valid")
+            out = {"previous_model_on_new_frames": before, "model_held_out": held_out}
+            write_json_atomic(gen / "evaluate.json", out)
+            return out
+
+        markers = {}
+        for name, run in (("generate", generate), ("select", select), ("label", label), ("train", fit),
+                          ("evaluate", evaluate)):
+            markers[name] = _stage(gen, name, run, on_stage)
+        pool += _labelled(gen)
+        model = Path(markers["train"]["model"])
+        summaries.append({"generation": k, **{n: {x: v for x, v in m.items() if x != "report"}
+                                              for n, m in markers.items()}})
+    assert model is not None
+    write_json_atomic(work_dir / "learn.json", {"model": str(model), "generations": summaries})
+    return LearnResult(work_dir=work_dir, model_path=model, generations=summaries)

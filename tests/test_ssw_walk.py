@@ -180,16 +180,16 @@ def test_failed_step_is_rejected_and_walk_goes_on(tmp_path):
 
     walker = SSWWalker(_start(), toy_licl_potential(), tmp_path / "f.db", SSWParameters(n_gaussians=4), seed=1,
                        checkpoint=tmp_path / "f.json")
-    original = walker.engine.minimize
+    original = walker.engine.evaluate
     calls = {"n": 0}
 
-    def flaky(**kwargs):
+    def flaky(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 20:  # inside the climb of step 1
             raise RunFailed("synthetic LAMMPS failure")
-        return original(**kwargs)
+        return original(*args, **kwargs)
 
-    walker.engine.minimize = flaky
+    walker.engine.evaluate = flaky
     e0, minima0 = walker.state.energy, walker.db.count()
     with pytest.warns(LizrclWarning, match="step 1 .* failed"):
         rec = walker.step()

@@ -45,14 +45,15 @@ class SSWParameters:
     min_gaussians : int
         Gaussians before an early stop is allowed (3).
     bias_relax_steps : int
-        Iterations of each biased relaxation (15).
+        Force calls (FIRE iterations) of each biased relaxation after its trial point (10).
+    bias_max_step : float
+        Largest FIRE move per iteration of a biased relaxation, Δ units (0.2).
     force_tol : float
-        Quench tolerance, LAMMPS ftol (2-norm of all forces), eV/Å (0.01).
+        Quench tolerance: largest atomic force, eV/Å (0.05, LASP's default).
+    stress_tol_GPa : float
+        Quench tolerance on the largest stress component, GPa (0.05, LASP's default).
     quench_max_iter : int
-        Iterations per quench round (2000).
-    cell_vmax : float
-        ``fix box/relax vmax`` of the quench: largest relative volume change per iteration
-        (0.01; LAMMPS's usual 0.001–0.002 doubles the quench's force calls here).
+        Most force calls of one quench (1000).
     store_walk_points : bool
         Keep the climb's intermediate structures in the database (True).
     """
@@ -72,10 +73,11 @@ class SSWParameters:
     force_target: float = 0.1
     max_height_per_atom: float = 0.1
     min_gaussians: int = 3
-    bias_relax_steps: int = 15
-    force_tol: float = 0.01
-    quench_max_iter: int = 2000
-    cell_vmax: float = 0.01
+    bias_relax_steps: int = 10
+    bias_max_step: float = 0.2
+    force_tol: float = 0.05
+    stress_tol_GPa: float = 0.05
+    quench_max_iter: int = 1000
     store_walk_points: bool = True
 
     def __post_init__(self) -> None:

@@ -38,14 +38,10 @@ from ase.optimize.basin import BasinHopping
 from ase.units import kB
 
 from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
-from lizrcl_tools.ssw.engine import EngineCalculator, LammpsEngine, to_lammps_frame
+from lizrcl_tools.ssw.engine import BudgetExhausted, EngineCalculator, LammpsEngine, to_lammps_frame
 from lizrcl_tools.ssw.fingerprint import fingerprint, fingerprint_distance
 from lizrcl_tools.ssw.randomcell import random_cell
 from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
-
-
-class BudgetExhausted(Exception):
-    """Raised inside basin hopping once the force-call budget is spent."""
 
 
 def rocksalt_energy_per_atom(spec) -> float:
@@ -67,22 +63,24 @@ def lowest_is_rocksalt(db: MinimaDB) -> bool:
     return fingerprint_distance(fingerprint(rows[0].toatoms()), reference) < 0.02
 
 
-def run_ssw(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path) -> dict:
+def run_ssw(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path,
+            params: SSWParameters) -> dict:
     """SSW from ``start`` until the budget is spent; first force-call count at rocksalt or None."""
-    walker = SSWWalker(start, spec, workdir / f"ssw_{len(start)}_{seed}.db", SSWParameters(), seed=seed)
+    db = workdir / f"ssw_{len(start)}_{seed}.db"
+    try:
+        walker = SSWWalker(start, spec, db, params, seed=seed, max_force_calls=budget)
+    except BudgetExhausted:  # the start quench alone did not fit
+        return {"hit": None, "best": np.inf, "distinct": 0, "calls": budget}
     walker.run(10**6, progress=False, max_force_calls=budget)
     walker.close()
+    calls = walker.engine.force_calls
+    if calls > budget:
+        raise RuntimeError(f"SSW spent {calls} force calls, budget {budget}")
     n = len(start)
-    hit = next((r.force_calls for r in walker.state.history if r.energy / n <= e_target and r.force_calls <= budget),
-               None)
-    in_budget = [r for r in walker.state.history if r.force_calls <= budget]
-    last = in_budget[-1] if in_budget else walker.state.history[0]
-    # Distinct minima found within the budget (the walk may overshoot by its last step).
-    distinct = sum(1 for row in walker.db.minima() if row.found_step <= last.step)
+    hit = next((r.force_calls for r in walker.state.history if r.energy / n <= e_target), None)
     if not lowest_is_rocksalt(walker.db):
         hit = None
-    return {"hit": hit, "best": min(r.energy for r in in_budget or walker.state.history[:1]) / n,
-            "distinct": distinct, "calls": last.force_calls}
+    return {"hit": hit, "best": walker.lowest_energy() / n, "distinct": walker.db.count(), "calls": calls}
 
 
 def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path, dr: float,
@@ -91,16 +89,9 @@ def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir:
     atoms = start.copy()
     calc = EngineCalculator(spec, atoms)
     engine = calc.engine
+    engine.max_force_calls = budget  # the same hard budget, in the same engine method as SSW's
     minima: list[tuple[Atoms, float, int]] = []
     hit: list[int] = []
-    original = calc.calculate
-
-    def counted(*args, **kwargs):
-        if engine.force_calls >= budget:
-            raise BudgetExhausted
-        original(*args, **kwargs)
-
-    calc.calculate = counted
     atoms.calc = calc
 
     class CellRelax:
@@ -165,7 +156,7 @@ def main() -> None:
             for seed in range(args.seeds):
                 start = random_cell(["Li", "Cl"] * (n // 2), seed=1000 * n + seed, volume_per_atom=ROCKSALT_A**3 / 8)
                 t0 = time.time()
-                s = run_ssw(start, spec, seed, args.budget, e_target, work)
+                s = run_ssw(start, spec, seed, args.budget, e_target, work, SSWParameters())
                 t1 = time.time()
                 b = run_bh(start, spec, seed, args.budget, e_target, work, args.bh_dr, args.temperature)
                 t2 = time.time()

@@ -86,7 +86,7 @@ def climb(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator,
     width along N (its force sets the height so the force along +N there is ``force_target``),
     then at most ``bias_relax_steps`` FIRE iterations on the biased surface starting from that
     trial point (its evaluation reused). Stops after ``min_gaussians`` once the true energy falls
-    (a barrier crossed).
+    (a barrier crossed), or as soon as it is ``climb_max_ev_per_atom`` above the start.
     """
     p, n = params, len(pos)
     coords = Coordinates(cell.copy(), p.ds_atom, p.ds_cell, p.relax_cell)
@@ -101,7 +101,8 @@ def climb(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator,
         return coords.generalized_force(h, e.forces, e.virial) + bias.generalized_force(h, x)
 
     f_center = gforce_at(hc, pc, ev)
-    e_prev = ev.energy
+    e_prev = e_start = ev.energy
+    ceiling = p.climb_max_ev_per_atom * n
     frames = []
     n_used = 0
     w_max = p.max_height_per_atom * n
@@ -128,6 +129,8 @@ def climb(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator,
         n_used = k + 1
         frames.append((hc.copy(), pc.copy(), ev.energy))
         if n_used >= p.min_gaussians and ev.energy < e_prev:
+            break
+        if ev.energy - e_start > ceiling:  # far enough uphill: more Gaussians only melt the cell
             break
         e_prev = ev.energy
     return ClimbResult(hc, pc, frames, n_used)

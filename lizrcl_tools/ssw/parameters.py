@@ -44,6 +44,9 @@ class SSWParameters:
         Cap on one Gaussian's height, eV per atom (0.1).
     min_gaussians : int
         Gaussians before an early stop is allowed (3).
+    climb_max_ev_per_atom : float
+        Stop adding Gaussians once the true energy is this far above the starting minimum,
+        eV/atom (inf: off).
     bias_relax_steps : int
         Force calls (FIRE iterations) of each biased relaxation after its trial point (10).
     bias_max_step : float
@@ -73,6 +76,7 @@ class SSWParameters:
     force_target: float = 0.1
     max_height_per_atom: float = 0.1
     min_gaussians: int = 3
+    climb_max_ev_per_atom: float = float("inf")
     bias_relax_steps: int = 10
     bias_max_step: float = 0.2
     force_tol: float = 0.05

@@ -14,7 +14,7 @@ from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
 
 pytestmark = pytest.mark.lammps
 
-PARAMS = SSWParameters(n_gaussians=5, bias_relax_steps=6)
+PARAMS = SSWParameters(n_gaussians=5, bias_relax_steps=6, dimer_rotations=2)
 
 
 def _start(seed: int = 1):

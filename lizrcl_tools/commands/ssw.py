@@ -36,8 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "(default 0.05)")
     parser.add_argument("--bias-relax-steps", type=int, help="force calls of each Gaussian's biased relaxation "
                         "(default 10)")
-    parser.add_argument("--dimer-rotations", type=int, help="dimer rotations per Gaussian, 2 force calls each "
-                        "(default 2)")
+    parser.add_argument("--dimer-rotations", type=int, help="biased-dimer rotations per Gaussian, 2 force calls "
+                        "each (default 0: measured not to pay on the toy benchmark; 2 is LASP-like)")
     parser.add_argument("--max-force-calls", type=int,
                         help="hard budget on the walk's force calls (start quench included): the walk stops "
                         "inside a step rather than pass it; the cut step is redone on resume")

@@ -117,10 +117,10 @@ def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir:
 
     np.random.seed(seed)
     # ASE's default trajectories would land in the current folder; keep them in the work folder.
-    bh = BasinHopping(atoms, temperature=kB * temperature_K, dr=dr, optimizer=CellRelax, fmax=0.05, logfile=None,
-                      trajectory=str(workdir / f"bh_{len(start)}_{seed}_lowest.traj"),
-                      local_minima_trajectory=str(workdir / f"bh_{len(start)}_{seed}_minima.traj"))
-    try:
+    try:  # BasinHopping relaxes the start in its constructor: inside the budget too
+        bh = BasinHopping(atoms, temperature=kB * temperature_K, dr=dr, optimizer=CellRelax, fmax=0.05,
+                          logfile=None, trajectory=str(workdir / f"bh_{len(start)}_{seed}_lowest.traj"),
+                          local_minima_trajectory=str(workdir / f"bh_{len(start)}_{seed}_minima.traj"))
         bh.run(10**6)
     except BudgetExhausted:
         pass

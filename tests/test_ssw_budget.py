@@ -106,3 +106,17 @@ def test_profile_sums_to_each_steps_force_calls(tmp_path):
         assert prof["dimer"] <= 2 * PARAMS.dimer_rotations * rec.gaussians
         assert prof["dimer"] >= rec.gaussians
         assert 1 <= prof["quench"] <= PARAMS.quench_max_iter
+
+
+def test_benchmark_holds_both_methods_to_the_same_budget(tmp_path):
+    import bench_ssw
+
+    from lizrcl_tools.ssw.randomcell import random_cell
+
+    start = random_cell(["Li", "Cl"] * 4, seed=5, volume_per_atom=ROCKSALT_A**3 / 8)
+    e_target = -3.844 + 0.002
+    ssw = bench_ssw.run_ssw(start, toy_licl_potential(), 0, 400, e_target, tmp_path, SSWParameters())
+    bh = bench_ssw.run_bh(start, toy_licl_potential(), 0, 400, e_target, tmp_path, 0.5, 300.0)
+    # Both stop only when the next call would pass the budget: exactly the budget, never more.
+    assert ssw["calls"] == bh["calls"] == 400
+    assert ssw["distinct"] >= 1 and bh["distinct"] >= 1

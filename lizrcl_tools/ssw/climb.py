@@ -134,3 +134,13 @@ def climb(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator,
             break
         e_prev = ev.energy
     return ClimbResult(hc, pc, frames, n_used)
+
+
+def kick(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator, cell: np.ndarray,
+         pos: np.ndarray) -> ClimbResult:
+    """A basin-hopping move instead of a climb: every atom displaced by U(−kick_A, kick_A) Å per
+    axis (no force call; the quench follows). Cheap new basins where the Gaussian climb, which
+    pushes far uphill, lands in disordered ones (large random cells)."""
+    with engine.phase("kick"):
+        moved = pos + rng.uniform(-params.kick_A, params.kick_A, size=pos.shape)
+    return ClimbResult(cell.copy(), moved, [], 0)

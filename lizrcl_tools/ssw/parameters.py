@@ -59,6 +59,11 @@ class SSWParameters:
         Quench tolerance on the largest stress component, GPa (0.05, LASP's default).
     quench_max_iter : int
         Most force calls of one quench (1000).
+    kick_probability : float
+        Chance that a step is a basin-hopping kick (random displacements, then the quench)
+        instead of a Gaussian climb (0: pure SSW).
+    kick_A : float
+        Largest displacement per axis of a kick, Å (0.5, as ASE's basin hopping).
     store_walk_points : bool
         Keep the climb's intermediate structures in the database (True).
     """
@@ -84,6 +89,8 @@ class SSWParameters:
     force_tol: float = 0.05
     stress_tol_GPa: float = 0.05
     quench_max_iter: int = 1000
+    kick_probability: float = 0.0
+    kick_A: float = 0.5
     store_walk_points: bool = True
 
     def __post_init__(self) -> None:

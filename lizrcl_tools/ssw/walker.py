@@ -54,7 +54,7 @@ from lizrcl_tools.errors import LizrclWarning, RunFailed, SetupError
 from lizrcl_tools.fileio import write_json_atomic
 from lizrcl_tools.potential.spec import PotentialSpec
 from lizrcl_tools.ssw.checkpoint import CHECKPOINT_VERSION, StepRecord, read_checkpoint
-from lizrcl_tools.ssw.climb import climb, quench
+from lizrcl_tools.ssw.climb import climb, kick, quench
 from lizrcl_tools.ssw.database import MinimaDB
 from lizrcl_tools.ssw.engine import BudgetExhausted, LammpsEngine, reduce_tilt, to_lammps_frame
 from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
@@ -226,9 +226,12 @@ class SSWWalker:
         rng_start = self.rng.bit_generator.state
         eng.calls_by_phase.clear()
         try:
-            climbed = climb(eng, p, self.rng, self.masses, s.cell, s.positions)
-            end = climbed.frames[-1]
-            quenched = quench(eng, p, end[0], end[1])
+            # Draw only when kicks are on, so pure-SSW random streams stay as they were.
+            if p.kick_probability > 0 and self.rng.random() < p.kick_probability:
+                climbed = kick(eng, p, self.rng, s.cell, s.positions)
+            else:
+                climbed = climb(eng, p, self.rng, self.masses, s.cell, s.positions)
+            quenched = quench(eng, p, climbed.cell, climbed.positions)
             energy = quenched.evaluation.energy
             cell, pos = self._wrapped(quenched.cell, quenched.positions)
         except BudgetExhausted:

@@ -1,24 +1,26 @@
 #!/usr/bin/env python
 """Benchmark: SSW vs ASE basin hopping at equal force-call budget, finding rocksalt LiCl.
 
-From random LiCl cells (8 and 16 atoms, several seeds) both methods search with the toy
-rocksalt-favouring LiCl potential (:mod:`lizrcl_tools.ssw.toy`) in LAMMPS:
+From random LiCl cells (8, 16, 24 and 48 atoms, several seeds) both methods search with the
+toy rocksalt-favouring LiCl potential (:mod:`lizrcl_tools.ssw.toy`) in LAMMPS:
 
-* SSW: :class:`lizrcl_tools.ssw.SSWWalker`, variable cell, default parameters.
+* SSW: :class:`lizrcl_tools.ssw.SSWWalker`, variable cell, default parameters (or ``--ssw
+  KEY=VALUE`` overrides, printed).
 * Basin hopping: :class:`ase.optimize.basin.BasinHopping` (random atomic moves of ``--bh-dr`` Å,
   Metropolis at the same temperature), each local relaxation FIRE on a ``UnitCellFilter``
   (atoms + cell) to fmax 0.05 eV/Å, through an ASE calculator over the same LAMMPS engine.
 
-Force calls are counted identically: every LAMMPS force evaluation passes through the engine's
-``fix external`` callback (dimer images, biased and true relaxations for SSW; every calculator
-call for basin hopping). A run "reaches rocksalt" when some minimum it found lies within
-``--tol`` eV/atom of relaxed rocksalt *and* its force-call count at that point is within the
-budget, and the lowest minimum it stored has rocksalt's fingerprint (cosine distance < 0.02;
-checks that a low energy is not another structure). Also printed: the median force calls to
-reach rocksalt, and distinct minima (merged by energy + fingerprint as in the SSW database)
-per 1000 force calls.
+Force calls are counted identically and the budget is enforced in the same place for both:
+every evaluation is one :meth:`LammpsEngine.evaluate` (dimer images, trial points, FIRE
+iterations of SSW; every calculator call of basin hopping), which refuses the call that would
+pass ``engine.max_force_calls`` — neither method can overshoot. A run "reaches rocksalt" when
+some minimum it found lies within ``--tol`` eV/atom of relaxed rocksalt and the lowest minimum
+it stored has rocksalt's fingerprint (cosine distance < 0.02; checks that a low energy is not
+another structure). Also printed: the median force calls to reach rocksalt (over the runs
+that did), and distinct minima (merged by energy + fingerprint as in the SSW database) per
+1000 force calls spent.
 
-Usage: ``nice -n 10 .venv/bin/python scripts/bench_ssw.py --budget 4000 --seeds 4``
+Usage: ``nice -n 10 .venv/bin/python scripts/bench_ssw.py --budget 3000 --seeds 6 --sizes 8 16 24 48``
 ASE's basin hopping draws from NumPy's global RNG; it is seeded per run (``np.random.seed``).
 """
 
@@ -38,14 +40,10 @@ from ase.optimize.basin import BasinHopping
 from ase.units import kB
 
 from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
-from lizrcl_tools.ssw.engine import EngineCalculator, LammpsEngine, to_lammps_frame
+from lizrcl_tools.ssw.engine import BudgetExhausted, EngineCalculator, LammpsEngine, to_lammps_frame
 from lizrcl_tools.ssw.fingerprint import fingerprint, fingerprint_distance
 from lizrcl_tools.ssw.randomcell import random_cell
 from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
-
-
-class BudgetExhausted(Exception):
-    """Raised inside basin hopping once the force-call budget is spent."""
 
 
 def rocksalt_energy_per_atom(spec) -> float:
@@ -67,22 +65,24 @@ def lowest_is_rocksalt(db: MinimaDB) -> bool:
     return fingerprint_distance(fingerprint(rows[0].toatoms()), reference) < 0.02
 
 
-def run_ssw(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path) -> dict:
+def run_ssw(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path,
+            params: SSWParameters) -> dict:
     """SSW from ``start`` until the budget is spent; first force-call count at rocksalt or None."""
-    walker = SSWWalker(start, spec, workdir / f"ssw_{len(start)}_{seed}.db", SSWParameters(), seed=seed)
+    db = workdir / f"ssw_{len(start)}_{seed}.db"
+    try:
+        walker = SSWWalker(start, spec, db, params, seed=seed, max_force_calls=budget)
+    except BudgetExhausted:  # the start quench alone did not fit
+        return {"hit": None, "best": np.inf, "distinct": 0, "calls": budget}
     walker.run(10**6, progress=False, max_force_calls=budget)
     walker.close()
+    calls = walker.engine.force_calls
+    if calls > budget:
+        raise RuntimeError(f"SSW spent {calls} force calls, budget {budget}")
     n = len(start)
-    hit = next((r.force_calls for r in walker.state.history if r.energy / n <= e_target and r.force_calls <= budget),
-               None)
-    in_budget = [r for r in walker.state.history if r.force_calls <= budget]
-    last = in_budget[-1] if in_budget else walker.state.history[0]
-    # Distinct minima found within the budget (the walk may overshoot by its last step).
-    distinct = sum(1 for row in walker.db.minima() if row.found_step <= last.step)
+    hit = next((r.force_calls for r in walker.state.history if r.energy / n <= e_target), None)
     if not lowest_is_rocksalt(walker.db):
         hit = None
-    return {"hit": hit, "best": min(r.energy for r in in_budget or walker.state.history[:1]) / n,
-            "distinct": distinct, "calls": last.force_calls}
+    return {"hit": hit, "best": walker.lowest_energy() / n, "distinct": walker.db.count(), "calls": calls}
 
 
 def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path, dr: float,
@@ -91,16 +91,9 @@ def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir:
     atoms = start.copy()
     calc = EngineCalculator(spec, atoms)
     engine = calc.engine
+    engine.max_force_calls = budget  # the same hard budget, in the same engine method as SSW's
     minima: list[tuple[Atoms, float, int]] = []
     hit: list[int] = []
-    original = calc.calculate
-
-    def counted(*args, **kwargs):
-        if engine.force_calls >= budget:
-            raise BudgetExhausted
-        original(*args, **kwargs)
-
-    calc.calculate = counted
     atoms.calc = calc
 
     class CellRelax:
@@ -124,10 +117,10 @@ def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir:
 
     np.random.seed(seed)
     # ASE's default trajectories would land in the current folder; keep them in the work folder.
-    bh = BasinHopping(atoms, temperature=kB * temperature_K, dr=dr, optimizer=CellRelax, fmax=0.05, logfile=None,
-                      trajectory=str(workdir / f"bh_{len(start)}_{seed}_lowest.traj"),
-                      local_minima_trajectory=str(workdir / f"bh_{len(start)}_{seed}_minima.traj"))
-    try:
+    try:  # BasinHopping relaxes the start in its constructor: inside the budget too
+        bh = BasinHopping(atoms, temperature=kB * temperature_K, dr=dr, optimizer=CellRelax, fmax=0.05,
+                          logfile=None, trajectory=str(workdir / f"bh_{len(start)}_{seed}_lowest.traj"),
+                          local_minima_trajectory=str(workdir / f"bh_{len(start)}_{seed}_minima.traj"))
         bh.run(10**6)
     except BudgetExhausted:
         pass
@@ -145,17 +138,25 @@ def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=4000, help="force calls per run (default 4000)")
-    parser.add_argument("--seeds", type=int, default=4, help="random starting cells per size (default 4)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16], help="atoms per cell (default 8 16)")
+    parser.add_argument("--seeds", type=int, default=6, help="random starting cells per size (default 6)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 24, 48],
+                        help="atoms per cell (default 8 16 24 48)")
+    parser.add_argument("--ssw-only", action="store_true",
+                        help="skip basin hopping (its runs are deterministic per seed: reuse an earlier table)")
+    parser.add_argument("--ssw", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="SSWParameters overrides, e.g. dimer_rotations=1")
     parser.add_argument("--tol", type=float, default=0.002, help="rocksalt energy tolerance, eV/atom")
     parser.add_argument("--bh-dr", type=float, default=0.5, help="basin-hopping step, Å (default 0.5)")
     parser.add_argument("--temperature", type=float, default=300.0, help="Metropolis temperature, K")
     args = parser.parse_args()
 
+    overrides = {k: type(getattr(SSWParameters(), k))(v) for k, v in (kv.split("=", 1) for kv in args.ssw)}
+    params = SSWParameters(**overrides)
     spec = toy_licl_potential()
     e_rs = rocksalt_energy_per_atom(spec)
     e_target = e_rs + args.tol
     print(f"toy LiCl potential; rocksalt {e_rs:.5f} eV/atom; budget {args.budget} force calls per run")
+    print(f"SSW parameters: {params}")
     print(f"{'N':>3} {'seed':>4} | {'SSW hit@':>9} {'best ΔE':>8} {'minima':>6} | {'BH hit@':>9} {'best ΔE':>8} "
           f"{'minima':>6}   (ΔE in meV/atom above rocksalt)")
     summary = {"ssw": [], "bh": []}
@@ -165,23 +166,27 @@ def main() -> None:
             for seed in range(args.seeds):
                 start = random_cell(["Li", "Cl"] * (n // 2), seed=1000 * n + seed, volume_per_atom=ROCKSALT_A**3 / 8)
                 t0 = time.time()
-                s = run_ssw(start, spec, seed, args.budget, e_target, work)
+                s = run_ssw(start, spec, seed, args.budget, e_target, work, params)
                 t1 = time.time()
-                b = run_bh(start, spec, seed, args.budget, e_target, work, args.bh_dr, args.temperature)
+                b = (run_bh(start, spec, seed, args.budget, e_target, work, args.bh_dr, args.temperature)
+                     if not args.ssw_only else {"hit": None, "best": np.nan, "distinct": 0, "calls": 1})
                 t2 = time.time()
                 summary["ssw"].append((n, s))
                 summary["bh"].append((n, b))
                 print(f"{n:>3} {seed:>4} | {str(s['hit']):>9} {1000 * (s['best'] - e_rs):>8.1f} {s['distinct']:>6} | "
                       f"{str(b['hit']):>9} {1000 * (b['best'] - e_rs):>8.1f} {b['distinct']:>6}   "
                       f"({t1 - t0:.0f} s / {t2 - t1:.0f} s)")
+    print(f"\n| N | SSW success | BH success | SSW median calls | BH median calls | SSW minima/1000 calls "
+          f"| BH minima/1000 calls |\n|---|---|---|---|---|---|---|")
     for n in args.sizes:
+        cols = {}
         for name in ("ssw", "bh"):
             runs = [r for m, r in summary[name] if m == n]
             hits = [r["hit"] for r in runs if r["hit"] is not None]
             per_k = 1000 * np.mean([r["distinct"] / max(r["calls"], 1) for r in runs])
-            median = f"{np.median(hits):.0f}" if hits else "-"
-            print(f"N={n:>2} {name.upper():>3}: reached rocksalt in {len(hits)}/{len(runs)} runs "
-                  f"(median {median} force calls); {per_k:.2f} distinct minima per 1000 force calls")
+            cols[name] = (f"{len(hits)}/{len(runs)}", f"{np.median(hits):.0f}" if hits else "-", f"{per_k:.2f}")
+        s, b = cols["ssw"], cols["bh"]
+        print(f"| {n} | {s[0]} | {b[0]} | {s[1]} | {b[1]} | {s[2]} | {b[2]} |")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from ase.build import bulk
 from lizrcl_tools import cli
 from lizrcl_tools.errors import ParseError, SetupError
 from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
-from lizrcl_tools.ssw.checkpoint import read_checkpoint
+from lizrcl_tools.ssw.checkpoint import CHECKPOINT_VERSION, read_checkpoint
 from lizrcl_tools.ssw.database import SCHEMA_NAME, SCHEMA_VERSION
 
 
@@ -127,7 +127,7 @@ def test_readers_open_the_database_read_only_and_create_nothing(tmp_path):
 
 def _checkpoint(**changes) -> dict:
     data = {
-        "version": 1, "seed": 5, "step": 2, "rng_state": np.random.default_rng(5).bit_generator.state,
+        "version": CHECKPOINT_VERSION, "seed": 5, "step": 2, "rng_state": np.random.default_rng(5).bit_generator.state,
         "symbols": ["Li", "Cl"], "cell": np.eye(3).tolist(), "positions": [[0, 0, 0], [0.5, 0.5, 0.5]],
         "energy": -3.0, "accepted": 1, "force_calls": 40, "db": "m.db", "params": {},
         "potential": {"name": "x"}, "history": [],

@@ -129,13 +129,17 @@ def test_two_walker_processes_share_one_database(tmp_path):
     procs = [
         subprocess.Popen([sys.executable, "-m", "lizrcl_tools", "ssw", str(start), "--db", str(db),
                           "--checkpoint", str(tmp_path / f"w{seed}.json"), "--steps", "3", "--seed", str(seed),
-                          "--potential", "toy-licl", "--ng", "6", "--no-progress"],
+                          "--potential", "toy-licl", "--ng", "6", "--no-progress", "--profile"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for seed in (1, 2)
     ]
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
+        # --profile: the phases' calls add up to the walk's total.
+        total = int(out.split("force calls by phase (")[1].split(" calls")[0])
+        rows = [line.split() for line in out.splitlines() if line.startswith("  ") and "%" in line]
+        assert sum(int(r[-3] if r[0] != "start" else r[2]) for r in rows) == total
     rows = MinimaDB(db).minima()
     assert sum(r.visits for r in rows) == 2 * 4  # every step of both walkers counted once
     assert {int(s) for r in rows for s, _ in r.data["visit_keys"]} == {1, 2}
@@ -180,16 +184,16 @@ def test_failed_step_is_rejected_and_walk_goes_on(tmp_path):
 
     walker = SSWWalker(_start(), toy_licl_potential(), tmp_path / "f.db", SSWParameters(n_gaussians=4), seed=1,
                        checkpoint=tmp_path / "f.json")
-    original = walker.engine.minimize
+    original = walker.engine.evaluate
     calls = {"n": 0}
 
-    def flaky(**kwargs):
+    def flaky(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 20:  # inside the climb of step 1
             raise RunFailed("synthetic LAMMPS failure")
-        return original(**kwargs)
+        return original(*args, **kwargs)
 
-    walker.engine.minimize = flaky
+    walker.engine.evaluate = flaky
     e0, minima0 = walker.state.energy, walker.db.count()
     with pytest.warns(LizrclWarning, match="step 1 .* failed"):
         rec = walker.step()

@@ -7,7 +7,11 @@ import argparse
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``minima`` arguments."""
-    parser.add_argument("db", help="minima database written by lizrcl ssw")
+    parser.add_argument("db", help="minima database written by lizrcl ssw (with --merge: the merged database, "
+                        "created if absent)")
+    parser.add_argument("--merge", nargs="+", metavar="SRC",
+                        help="first add the minima (duplicates merged by energy + fingerprint, visits kept) and "
+                        "walk points of these per-walker databases to DB")
     parser.add_argument("--top", type=int, default=20, help="rows of the table (default 20)")
     parser.add_argument("--formula", help="only this empirical formula (e.g. ClLi)")
     parser.add_argument("--export", type=int, metavar="N", help="write the N lowest minima to --outdir")
@@ -29,6 +33,12 @@ def _minima(args: argparse.Namespace) -> int:
     from lizrcl_tools.ssw.export import export_minima, format_table, labelling_frames, minima_table
 
     db = MinimaDB(args.db)
+    if args.merge:
+        from lizrcl_tools.ssw.merge import merge_minima
+
+        rep = merge_minima(db, [MinimaDB(src) for src in args.merge])
+        print(f"merged {rep.sources} databases: {rep.minima_read} minima read, {rep.new_minima} new in {args.db}, "
+              f"{rep.walk_points} walk points copied")
     table = minima_table(db, args.formula)
     print(f"{args.db}: {len(table)} distinct minima")
     print(format_table(table, args.top))

@@ -31,8 +31,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ds-cell", type=float, help="Gaussian width for the cell, strain (default 0.05)")
     parser.add_argument("--temperature", type=float, help="T_ssw of the Metropolis test, K (default 300)")
     parser.add_argument("--pressure", type=float, help="pressure, GPa (default 0)")
-    parser.add_argument("--force-tol", type=float, help="quench force tolerance, eV/Å (default 0.01)")
-    parser.add_argument("--max-force-calls", type=int, help="stop once this many force calls are used")
+    parser.add_argument("--force-tol", type=float, help="quench tolerance: largest atomic force, eV/Å (default 0.05)")
+    parser.add_argument("--stress-tol", type=float, help="quench tolerance: largest stress component, GPa "
+                        "(default 0.05)")
+    parser.add_argument("--bias-relax-steps", type=int, help="force calls of each Gaussian's biased relaxation "
+                        "(default 10)")
+    parser.add_argument("--dimer-rotations", type=int, help="biased-dimer rotations per Gaussian, 2 force calls "
+                        "each (default 0: measured not to pay on the toy benchmark; 2 is LASP-like)")
+    parser.add_argument("--max-force-calls", type=int,
+                        help="hard budget on the walk's force calls (start quench included): the walk stops "
+                        "inside a step rather than pass it; the cut step is redone on resume")
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the force calls went (direction, dimer, each Gaussian, quench, "
+                        "Metropolis); every step's profile is kept in the checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_ssw)
 
@@ -80,6 +91,7 @@ def _ssw(args: argparse.Namespace) -> int:
     from lizrcl_tools.errors import SetupError
     from lizrcl_tools.fileio import read_structure
     from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
+    from lizrcl_tools.ssw.profile import format_profile, summarize_profile
     from lizrcl_tools.ssw.walker import SSWWalker
 
     if Path(args.checkpoint).exists():
@@ -91,10 +103,12 @@ def _ssw(args: argparse.Namespace) -> int:
         params = with_overrides(
             SSWParameters(relax_cell=not args.fixed_cell), n_gaussians=args.ng, ds_atom=args.ds_atom,
             ds_cell=args.ds_cell, temperature_K=args.temperature, pressure_GPa=args.pressure,
-            force_tol=args.force_tol)
+            force_tol=args.force_tol, stress_tol_GPa=args.stress_tol, bias_relax_steps=args.bias_relax_steps,
+            dimer_rotations=args.dimer_rotations)
         spec = load_potential(args.potential, args.model, args.dispersion, args.d3_cutoff, args.d3_cn_cutoff)
         seed = 0 if args.seed is None else args.seed
-        walker = SSWWalker(read_structure(args.structure), spec, args.db, params, seed, args.checkpoint)
+        walker = SSWWalker(read_structure(args.structure), spec, args.db, params, seed, args.checkpoint,
+                           max_force_calls=args.max_force_calls)
     try:
         walker.run(args.steps, progress=not args.no_progress, max_force_calls=args.max_force_calls)
         n = len(walker.symbols)
@@ -102,6 +116,8 @@ def _ssw(args: argparse.Namespace) -> int:
         print(f"step {s.step}: E = {s.energy / n:.5f} eV/atom, lowest {walker.lowest_energy() / n:.5f} eV/atom, "
               f"{walker.db.count()} distinct minima in {args.db}, acceptance {walker.acceptance_rate():.2f}, "
               f"{s.force_calls} force calls")
+        if args.profile:
+            print(format_profile(summarize_profile(s.history, s.force_calls)))
     finally:
         walker.close()
     return 0

@@ -2,10 +2,14 @@
 
 Modules
 -------
-engine       one LAMMPS instance: evaluate, minimise (cell too), Python bias via ``fix external``
+engine       one LAMMPS instance: evaluate (counted, hard force-call budget), minimise, Python bias
 bias         generalised coordinates (atoms + strain) and the Gaussian bias potentials
+relax        FIRE relaxation (atoms + cell, optionally biased), one force call per iteration
 dimer        biased-dimer softening of the walking direction
+climb        one step's random direction, Gaussian climb and quench (force calls booked by phase)
 walker       the SSW step, Metropolis acceptance, checkpoint/resume (:class:`SSWWalker`)
+profile      per-phase force-call sums of a walk (``lizrcl ssw --profile``)
+merge        merging per-walker minima databases
 parameters   the walk's settings (:class:`SSWParameters`)
 checkpoint   the JSON checkpoint and the per-step :class:`StepRecord`
 database     the minima database (ASE SQLite), duplicate merging, safe for several walkers

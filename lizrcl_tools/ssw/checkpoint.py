@@ -8,7 +8,7 @@ parameters, the potential and the per-step history (:class:`StepRecord`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,8 @@ import numpy as np
 from lizrcl_tools.errors import ParseError
 from lizrcl_tools.fileio import read_json
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+# 2: FIRE relaxations with an exact force-call budget, per-step profile (1 used LAMMPS minimize).
 
 _EXPECTED = "expected an SSW checkpoint written by `lizrcl ssw`"
 # key -> what it must hold (checked below, so a hand-edited or foreign file fails here, naming
@@ -51,6 +52,10 @@ class StepRecord:
         Cumulative force calls of the walker after this step.
     failed : bool
         LAMMPS failed inside the step (counted as rejected, nothing recorded).
+    profile : dict
+        Force calls of this step by phase: ``direction``, ``dimer``, ``gaussian_1`` …
+        ``gaussian_k`` (trial point + biased relaxation), ``quench``, ``metropolis`` (0: it
+        compares stored energies); sums to this step's calls.
     """
 
     step: int
@@ -60,6 +65,7 @@ class StepRecord:
     gaussians: int
     force_calls: int
     failed: bool = False
+    profile: dict[str, int] = field(default_factory=dict)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

@@ -18,7 +18,9 @@ Only serial LAMMPS is supported here (one MPI rank): walks run on cells of tens 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,13 +29,20 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.data import atomic_masses, atomic_numbers
 from ase.units import GPa, bar
 
-from lizrcl_tools.errors import RunFailed, SetupError
+from lizrcl_tools.errors import LizrclError, RunFailed, SetupError
 from lizrcl_tools.potential import PotentialSpec
 
 BiasFn = Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray, np.ndarray]]
 """``bias(cell, positions) -> (energy eV, forces eV/Å (N, 3), virial eV (6,) xx yy zz xy xz yz)``."""
 
 _FIX = "lizrcl_ssw_bias"
+
+
+class BudgetExhausted(LizrclError):
+    """The engine's force-call budget (:attr:`LammpsEngine.max_force_calls`) is spent.
+
+    Raised *before* a call that would exceed it, so the count never passes the budget.
+    """
 
 
 def to_lammps_frame(cell: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,6 +125,9 @@ class LammpsEngine:
         self.symbols = list(symbols)
         self.natoms = len(self.symbols)
         self.force_calls = 0
+        self.max_force_calls: int | None = None
+        self.calls_by_phase: Counter[str] = Counter()
+        self._phase = "other"
         self._bias: BiasFn | None = None
         types = [spec.type_of(s) for s in self.symbols]
         cell_low, pos_low, _ = to_lammps_frame(cell, positions)
@@ -204,8 +216,28 @@ class LammpsEngine:
         """Use ``bias`` in every following force evaluation (None: the true surface)."""
         self._bias = bias
 
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Book the force calls made inside the ``with`` block under ``name`` (see ``calls_by_phase``)."""
+        previous, self._phase = self._phase, name
+        try:
+            yield
+        finally:
+            self._phase = previous
+
+    def remaining(self) -> int | None:
+        """Force calls left before :attr:`max_force_calls` (None: no budget)."""
+        return None if self.max_force_calls is None else self.max_force_calls - self.force_calls
+
+    def check_budget(self, calls: int = 1) -> None:
+        """Raise :class:`BudgetExhausted` unless ``calls`` more force calls fit in the budget."""
+        left = self.remaining()
+        if left is not None and calls > left:
+            raise BudgetExhausted(f"force-call budget of {self.max_force_calls} spent ({self.force_calls} used)")
+
     def _callback(self, _caller, _step, nlocal, tag, x, fext) -> None:
         self.force_calls += 1
+        self.calls_by_phase[self._phase] += 1
         if self._bias is None:
             fext[:] = 0.0
             self.lmp.fix_external_set_energy_global(_FIX, 0.0)
@@ -242,6 +274,7 @@ class LammpsEngine:
         The bias is switched off for the call (and restored after), so the result is the
         potential's own surface. Counts one force call.
         """
+        self.check_budget(1)
         if cell_low is not None:
             self.set_structure(cell_low, positions)
         bias, self._bias = self._bias, None
@@ -294,6 +327,10 @@ class LammpsEngine:
         Evaluation
             True-surface energy/forces/virial at the end (the bias part removed from the energy).
         """
+        if self.max_force_calls is not None:
+            # LAMMPS's line searches run past maxeval, so this path cannot promise a budget.
+            raise SetupError("LAMMPS minimize cannot keep a force-call budget exactly; relax with "
+                             "lizrcl_tools.ssw.relax.fire_relax under a budget")
         lmp = self.lmp
         p_bar = float(pressure_GPa * GPa / bar)
         last = None

@@ -35,7 +35,9 @@ class SSWParameters:
     dimer_delta : float
         Dimer displacement in Δ units (0.01, i.e. 0.006 Å at ds_atom 0.6).
     dimer_rotations : int
-        Rotations per Gaussian (2, two force calls each).
+        Biased-dimer rotations per Gaussian, two force calls each (0: the direction stays the
+        random N0; on the toy LiCl benchmark from random cells the rotations cost ~20 % of a
+        step's calls without raising the success rate, see README; 2 is LASP-like).
     direction_bias : float
         a of the −a (N·N0)² rotation bias, eV per Δ² (0.5).
     force_target : float
@@ -44,15 +46,24 @@ class SSWParameters:
         Cap on one Gaussian's height, eV per atom (0.1).
     min_gaussians : int
         Gaussians before an early stop is allowed (3).
+    climb_max_ev_per_atom : float
+        Stop adding Gaussians once the true energy is this far above the starting minimum,
+        eV/atom (inf: off).
     bias_relax_steps : int
-        Iterations of each biased relaxation (15).
+        Force calls (FIRE iterations) of each biased relaxation after its trial point (10).
+    bias_max_step : float
+        Largest FIRE move per iteration of a biased relaxation, Δ units (0.2).
     force_tol : float
-        Quench tolerance, LAMMPS ftol (2-norm of all forces), eV/Å (0.01).
+        Quench tolerance: largest atomic force, eV/Å (0.05, LASP's default).
+    stress_tol_GPa : float
+        Quench tolerance on the largest stress component, GPa (0.05, LASP's default).
     quench_max_iter : int
-        Iterations per quench round (2000).
-    cell_vmax : float
-        ``fix box/relax vmax`` of the quench: largest relative volume change per iteration
-        (0.01; LAMMPS's usual 0.001–0.002 doubles the quench's force calls here).
+        Most force calls of one quench (1000).
+    kick_probability : float
+        Chance that a step is a basin-hopping kick (random displacements, then the quench)
+        instead of a Gaussian climb (0: pure SSW).
+    kick_A : float
+        Largest displacement per axis of a kick, Å (0.5, as ASE's basin hopping).
     store_walk_points : bool
         Keep the climb's intermediate structures in the database (True).
     """
@@ -67,15 +78,19 @@ class SSWParameters:
     lambda_min: float = 0.1
     lambda_max: float = 1.5
     dimer_delta: float = 0.01
-    dimer_rotations: int = 2
+    dimer_rotations: int = 0
     direction_bias: float = 0.5
     force_target: float = 0.1
     max_height_per_atom: float = 0.1
     min_gaussians: int = 3
-    bias_relax_steps: int = 15
-    force_tol: float = 0.01
-    quench_max_iter: int = 2000
-    cell_vmax: float = 0.01
+    climb_max_ev_per_atom: float = float("inf")
+    bias_relax_steps: int = 10
+    bias_max_step: float = 0.2
+    force_tol: float = 0.05
+    stress_tol_GPa: float = 0.05
+    quench_max_iter: int = 1000
+    kick_probability: float = 0.0
+    kick_A: float = 0.5
     store_walk_points: bool = True
 
     def __post_init__(self) -> None:

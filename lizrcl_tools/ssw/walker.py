@@ -11,10 +11,11 @@ Zhang & Liu, PCCP 16, 17845 (2014) for crystals):
    Gaussian width along N; add a Gaussian ``w exp(−((X − X_n)·N)²/2)`` centred at the current
    point with the height chosen so the total force along +N at the new point equals
    ``force_target`` (capped at ``max_height_per_atom × N_atoms``); relax on the biased surface
-   with LAMMPS ``minimize`` (bias through ``fix external``, cell through ``fix box/relax``) for at
-   most ``bias_relax_steps`` iterations. Stop early once the true energy falls (a barrier
-   crossed) after at least ``min_gaussians`` Gaussians.
-3. **Quench**: remove all Gaussians, relax atoms (and cell) on the true surface.
+   (FIRE in Python, :mod:`~.relax`, atoms and cell) for at most ``bias_relax_steps`` force
+   calls. Stop early once the true energy falls (a barrier crossed) after at least
+   ``min_gaussians`` Gaussians (:mod:`~.climb`).
+3. **Quench**: remove all Gaussians, relax atoms (and cell) on the true surface to
+   ``force_tol`` eV/Å and ``stress_tol_GPa``.
 4. **Metropolis** at ``temperature_K``: accept if H_new < H_i, else with probability
    exp(−(H_new − H_i)/k_B T), H = E + pV.
 5. **Record** the minimum (accepted or not) and the climb's intermediate points in the
@@ -24,6 +25,12 @@ Restart: the checkpoint holds the RNG state, the current minimum, the step count
 parameters; :meth:`SSWWalker.resume` continues the walk where it stopped. A step interrupted
 before its checkpoint is redone identically, and the database merges the repeat (visits are
 keyed by (seed, step)), so no minimum is lost or double-counted.
+
+Force-call budget: every energy/force evaluation passes through one method,
+:meth:`LammpsEngine.evaluate`, which counts it and refuses a call past
+``LammpsEngine.max_force_calls`` (:class:`BudgetExhausted`); all relaxations are FIRE loops of
+such calls (:mod:`~.relax`), so ``run(max_force_calls=B)`` never spends more than B. Each
+step's calls are booked by phase in ``StepRecord.profile``.
 
 Units: eV, Å, K, GPa. Example::
 
@@ -46,14 +53,13 @@ from ase.units import GPa, kB
 from lizrcl_tools.errors import LizrclWarning, RunFailed, SetupError
 from lizrcl_tools.fileio import write_json_atomic
 from lizrcl_tools.potential.spec import PotentialSpec
-from lizrcl_tools.ssw.bias import BiasPotential, Coordinates, Gaussian
 from lizrcl_tools.ssw.checkpoint import CHECKPOINT_VERSION, StepRecord, read_checkpoint
+from lizrcl_tools.ssw.climb import climb, kick, quench
 from lizrcl_tools.ssw.database import MinimaDB
-from lizrcl_tools.ssw.dimer import remove_translation, soften_direction
-from lizrcl_tools.ssw.engine import LammpsEngine, reduce_tilt, to_lammps_frame
+from lizrcl_tools.ssw.engine import BudgetExhausted, LammpsEngine, reduce_tilt, to_lammps_frame
 from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
 
-__all__ = ["CHECKPOINT_VERSION", "SSWParameters", "SSWWalker", "StepRecord", "with_overrides"]
+__all__ = ["CHECKPOINT_VERSION", "BudgetExhausted", "SSWParameters", "SSWWalker", "StepRecord", "with_overrides"]
 
 
 @dataclass
@@ -84,10 +90,14 @@ class SSWWalker:
         Seed of this walker's RNG (recorded in the database and checkpoint).
     checkpoint : str or PathLike, optional
         JSON checkpoint written after every step.
+    max_force_calls : int, optional
+        Budget for the quench of the starting structure (step 0); :class:`BudgetExhausted`
+        if it does not fit (no walker is made).
     """
 
     def __init__(self, atoms: Atoms, spec: PotentialSpec, db, params: SSWParameters | None = None,
-                 seed: int = 0, checkpoint=None, _state: dict | None = None) -> None:
+                 seed: int = 0, checkpoint=None, max_force_calls: int | None = None,
+                 _state: dict | None = None) -> None:
         self.spec = spec
         self.params = params or SSWParameters()
         self.seed = int(seed)
@@ -108,14 +118,19 @@ class SSWWalker:
                                 int(_state["force_calls"]), [StepRecord(**r) for r in _state["history"]])
             self.engine.force_calls = self.state.force_calls
         else:
-            self.engine.set_structure(cell, pos)
-            ev = self._quench()
-            cell, pos = self._current_structure()
-            self.state = _State(cell, pos, ev.energy)
-            rec = self.db.add_minimum(self._atoms(cell, pos), ev.energy, seed=self.seed, step=0,
+            self.engine.max_force_calls = max_force_calls
+            try:
+                res = quench(self.engine, self.params, cell, pos)
+            finally:
+                self.engine.max_force_calls = None
+            cell, pos = self._wrapped(res.cell, res.positions)
+            energy = res.evaluation.energy
+            self.state = _State(cell, pos, energy)
+            rec = self.db.add_minimum(self._atoms(cell, pos), energy, seed=self.seed, step=0,
                                       potential=spec.name)
             self.state.force_calls = self.engine.force_calls
-            self.state.history.append(StepRecord(0, ev.energy, True, rec.new, 0, self.engine.force_calls))
+            self.state.history.append(StepRecord(0, energy, True, rec.new, 0, self.engine.force_calls,
+                                                 profile=dict(self.engine.calls_by_phase)))
             self._write_checkpoint()
 
     # ------------------------------------------------------------------ restart
@@ -180,46 +195,15 @@ class SSWWalker:
         atoms.wrap()
         return atoms
 
-    def _current_structure(self) -> tuple[np.ndarray, np.ndarray]:
-        h, pos = self.engine.get_structure()
-        h = reduce_tilt(h)
-        frac = np.linalg.solve(h.T, pos.T).T % 1.0
+    @staticmethod
+    def _wrapped(cell: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Same structure with LAMMPS-legal tilts and atoms wrapped into the cell."""
+        h = reduce_tilt(cell)
+        frac = np.linalg.solve(h.T, np.asarray(pos).T).T % 1.0
         return h, frac @ h
-
-    def _quench(self):
-        p = self.params
-        return self.engine.minimize(relax_cell=p.relax_cell, force_tol=p.force_tol, vmax=p.cell_vmax,
-                                    max_iter=p.quench_max_iter, pressure_GPa=p.pressure_GPa)
 
     def _enthalpy(self, energy: float, cell: np.ndarray) -> float:
         return energy + self.params.pressure_GPa * GPa * abs(np.linalg.det(cell))
-
-    def initial_direction(self, coords: Coordinates, cell, pos) -> np.ndarray:
-        """Random N0: global (1/√m-scaled) + λ × local bond vector (+ strain part), unit norm."""
-        p, rng, n = self.params, self.rng, len(pos)
-        glob = rng.normal(size=(n, 3)) / np.sqrt(self.masses)[:, None]
-        glob -= glob.mean(axis=0)
-        glob /= np.linalg.norm(glob)
-        a = int(rng.integers(n))
-        d = pos - pos[a]
-        frac = np.linalg.solve(cell.T, d.T).T
-        d = (frac - np.round(frac)) @ cell
-        dist = np.linalg.norm(d, axis=1)
-        dist[a] = np.inf
-        near = np.flatnonzero(dist < 1.3 * dist.min())
-        b = int(near[rng.integers(len(near))])
-        bond = np.zeros((n, 3))
-        sign = 1.0 if rng.random() < 0.5 else -1.0
-        bond[a] = -sign * d[b] / dist[b]
-        bond[b] = sign * d[b] / dist[b]
-        bond -= bond.mean(axis=0)
-        lam = rng.uniform(p.lambda_min, p.lambda_max)
-        atoms_part = glob + lam * bond / np.linalg.norm(bond)
-        atoms_part /= np.linalg.norm(atoms_part)
-        strain = rng.normal(size=6)
-        vec = coords.join(atoms_part, p.cell_weight * strain / np.linalg.norm(strain))
-        vec = remove_translation(vec, n)
-        return vec / np.linalg.norm(vec)
 
     # ------------------------------------------------------------------ one step
     def step(self) -> StepRecord:
@@ -228,11 +212,33 @@ class SSWWalker:
         A LAMMPS failure inside the step (e.g. atoms pushed on top of each other) makes it a
         rejected step with ``failed=True`` and a :class:`LizrclWarning`; the walk goes on from the
         current minimum, so a resumed walk does not stop at the same step again.
+
+        Raises
+        ------
+        BudgetExhausted
+            The engine's force-call budget ran out inside the step. The step is dropped: nothing
+            of it enters the database, the RNG is put back to the step's start and the checkpoint
+            is rewritten (with the calls spent), so a resumed walk with a larger budget redoes
+            the step exactly.
         """
         p, eng, s = self.params, self.engine, self.state
         step = s.step + 1
+        rng_start = self.rng.bit_generator.state
+        eng.calls_by_phase.clear()
         try:
-            energy, cell, pos, walk_frames, n_used = self._explore(step)
+            # Draw only when kicks are on, so pure-SSW random streams stay as they were.
+            if p.kick_probability > 0 and self.rng.random() < p.kick_probability:
+                climbed = kick(eng, p, self.rng, s.cell, s.positions)
+            else:
+                climbed = climb(eng, p, self.rng, self.masses, s.cell, s.positions)
+            quenched = quench(eng, p, climbed.cell, climbed.positions)
+            energy = quenched.evaluation.energy
+            cell, pos = self._wrapped(quenched.cell, quenched.positions)
+        except BudgetExhausted:
+            self.rng.bit_generator.state = rng_start
+            s.force_calls = eng.force_calls
+            self._write_checkpoint()
+            raise
         except RunFailed as exc:
             warnings.warn(f"SSW step {step} (seed {self.seed}) failed and counts as rejected: {exc}",
                           LizrclWarning, stacklevel=2)
@@ -240,78 +246,32 @@ class SSWWalker:
             self.rng.random()  # the draw a completed step makes, so seeds stay comparable
             s.step = step
             s.force_calls = eng.force_calls
-            record = StepRecord(step, s.energy, False, False, 0, eng.force_calls, failed=True)
+            record = StepRecord(step, s.energy, False, False, 0, eng.force_calls, failed=True,
+                                profile=dict(eng.calls_by_phase))
             s.history.append(record)
             self._write_checkpoint()
             return record
         rec = self.db.add_minimum(self._atoms(cell, pos), energy, seed=self.seed, step=step,
                                   potential=self.spec.name)
         if p.store_walk_points:
-            self.db.add_walk_points(walk_frames, seed=self.seed, step=step)
+            self.db.add_walk_points([(self._atoms(h, x), e) for h, x, e in climbed.frames], seed=self.seed,
+                                    step=step)
         # Always draw, so the random stream does not depend on the energies' order.
-        u = self.rng.random()
-        dh = self._enthalpy(energy, cell) - self._enthalpy(s.energy, s.cell)
-        accept = dh <= 0 or (p.temperature_K > 0 and u < math.exp(-dh / (kB * p.temperature_K)))
+        with eng.phase("metropolis"):  # uses stored energies: no force call
+            u = self.rng.random()
+            dh = self._enthalpy(energy, cell) - self._enthalpy(s.energy, s.cell)
+            accept = dh <= 0 or (p.temperature_K > 0 and u < math.exp(-dh / (kB * p.temperature_K)))
         if accept:
             s.cell, s.positions, s.energy = cell, pos, energy
             s.accepted += 1
         s.step = step
         s.force_calls = eng.force_calls
-        record = StepRecord(step, energy, bool(accept), rec.new, n_used, eng.force_calls)
+        profile = {"metropolis": 0, **eng.calls_by_phase}
+        record = StepRecord(step, energy, bool(accept), rec.new, climbed.gaussians, eng.force_calls,
+                            profile=profile)
         s.history.append(record)
         self._write_checkpoint()
         return record
-
-    def _explore(self, step: int):
-        """Climb with Gaussians from the current minimum and quench; returns
-        (energy eV, cell, positions, walk frames, Gaussians used)."""
-        p, eng, s = self.params, self.engine, self.state
-        n = len(self.symbols)
-        coords = Coordinates(s.cell.copy(), p.ds_atom, p.ds_cell, p.relax_cell)
-        bias = BiasPotential(coords)
-        n0 = self.initial_direction(coords, s.cell, s.positions)
-        direction = n0
-        hc, pc = s.cell.copy(), s.positions.copy()
-        ev = eng.evaluate(hc, pc)
-
-        def gforce_at(h, pos, e):
-            return coords.generalized_force(h, e.forces, e.virial) + bias.generalized_force(h, pos)
-
-        f_center = gforce_at(hc, pc, ev)
-        e_prev = ev.energy
-        walk_frames = []
-        n_used = 0
-        w_max = p.max_height_per_atom * n
-        for k in range(p.n_gaussians):
-            def gforce(delta, hc=hc, pc=pc):
-                h, pos = coords.step(hc, pc, delta)
-                return gforce_at(h, pos, eng.evaluate(h, pos))
-
-            direction = soften_direction(gforce, f_center, direction, n0, n, delta=p.dimer_delta,
-                                         rotations=p.dimer_rotations, bias_strength=p.direction_bias).direction
-            ht, pt = coords.step(hc, pc, direction)
-            f_trial = gforce_at(ht, pt, eng.evaluate(ht, pt)) @ direction
-            height = float(np.clip((p.force_target - f_trial) * math.exp(0.5), 0.0, w_max))
-            bias.add(Gaussian(hc.copy(), pc.copy(), direction.copy(), height))
-            eng.set_structure(ht, pt)
-            eng.set_bias(bias)
-            try:
-                eng.minimize(relax_cell=p.relax_cell, force_tol=p.force_tol, max_iter=p.bias_relax_steps,
-                             pressure_GPa=p.pressure_GPa, rounds=1)
-            finally:
-                eng.set_bias(None)
-            hc, pc = eng.get_structure()
-            ev = eng.evaluate(hc, pc)
-            f_center = gforce_at(hc, pc, ev)
-            n_used = k + 1
-            walk_frames.append((self._atoms(hc, pc), ev.energy))
-            if n_used >= p.min_gaussians and ev.energy < e_prev:
-                break
-            e_prev = ev.energy
-        eng.set_structure(hc, pc)
-        quenched = self._quench()
-        cell, pos = self._current_structure()
-        return quenched.energy, cell, pos, walk_frames, n_used
 
     def run(self, n_steps: int, progress: bool = True, max_force_calls: int | None = None) -> list[StepRecord]:
         """Walk until ``n_steps`` SSW steps are done in total (counting earlier, resumed ones).
@@ -323,7 +283,9 @@ class SSWWalker:
         progress : bool
             Show a tqdm bar with current/lowest energy (eV/atom), distinct minima, acceptance.
         max_force_calls : int, optional
-            Also stop once the walker has used this many force calls.
+            Hard budget on the walker's cumulative force calls (``state.force_calls``, the start
+            quench included), counted in the engine: the walk stops inside a step when the next
+            call would pass it (that step is dropped, see :meth:`step`), so it is never exceeded.
 
         Returns
         -------
@@ -336,15 +298,18 @@ class SSWWalker:
         n = len(self.symbols)
         bar = tqdm(total=n_steps, initial=self.state.step, desc=f"ssw seed {self.seed}", disable=not progress,
                    unit="step")
+        self.engine.max_force_calls = max_force_calls
         try:
             while self.state.step < n_steps:
-                if max_force_calls is not None and self.engine.force_calls >= max_force_calls:
+                try:
+                    done.append(self.step())
+                except BudgetExhausted:
                     break
-                done.append(self.step())
                 bar.update(1)
                 bar.set_postfix(E=f"{self.state.energy / n:.4f}", Emin=f"{self.lowest_energy() / n:.4f}",
                                 minima=self.db.count(), acc=f"{self.acceptance_rate():.2f}")
         finally:
+            self.engine.max_force_calls = None
             bar.close()
         return done
 

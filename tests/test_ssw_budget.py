@@ -1,0 +1,137 @@
+"""Force-call budget and per-step profile of SSW (8-atom LiCl, toy rocksalt potential)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
+from lizrcl_tools.ssw.bias import Coordinates
+from lizrcl_tools.ssw.engine import BudgetExhausted, LammpsEngine, to_lammps_frame
+from lizrcl_tools.ssw.relax import fire_relax
+from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
+
+pytestmark = pytest.mark.lammps
+
+PARAMS = SSWParameters(n_gaussians=5, bias_relax_steps=6, dimer_rotations=2)
+
+
+def _start(seed: int = 1):
+    atoms = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True)
+    atoms.rattle(0.3, seed=seed)
+    return atoms
+
+
+def test_engine_refuses_the_call_past_its_budget_and_fire_stops_there():
+    atoms = _start()
+    h, pos, _ = to_lammps_frame(atoms.cell[:], atoms.positions)
+    eng = LammpsEngine(toy_licl_potential(), atoms.get_chemical_symbols(), h, pos)
+    eng.max_force_calls = 3
+    for _ in range(3):
+        eng.evaluate(h, pos)
+    with pytest.raises(BudgetExhausted):
+        eng.evaluate(h, pos)
+    assert eng.force_calls == 3
+    # A relaxation that needs more calls than are left stops exactly at the budget.
+    eng.max_force_calls = 3 + 7
+    with pytest.raises(BudgetExhausted):
+        fire_relax(eng, Coordinates(h.copy(), 1.0, 0.3, True), h, pos, fmax=1e-6, max_steps=1000)
+    assert eng.force_calls == 10
+    # Without a budget the same relaxation converges: FIRE on this toy reaches rocksalt's a.
+    eng.max_force_calls = None
+    res = fire_relax(eng, Coordinates(h.copy(), 1.0, 0.3, True), h, pos, fmax=1e-3, smax=1e-5,
+                     max_steps=5000)
+    assert res.converged and res.steps == eng.force_calls - 10
+    assert abs(np.linalg.det(res.cell)) ** (1 / 3) == pytest.approx(ROCKSALT_A, abs=0.01)
+    assert res.evaluation.energy / 8 == pytest.approx(-3.844, abs=0.001)
+    eng.close()
+
+
+def test_budget_is_never_exceeded_and_the_cut_step_resumes_exactly(tmp_path):
+    free = SSWWalker(_start(), toy_licl_potential(), tmp_path / "free.db", PARAMS, seed=3)
+    free.run(4, progress=False)
+    free.close()
+    ref = free.state.history
+    start_calls = ref[0].force_calls
+    step_cost = ref[1].force_calls - ref[0].force_calls
+    # A budget below one step, one inside step 3, and one that fits steps 1-3 exactly.
+    for budget in (start_calls + step_cost // 2, ref[2].force_calls + 3, ref[3].force_calls):
+        tag = f"b{budget}"
+        w = SSWWalker(_start(), toy_licl_potential(), tmp_path / f"{tag}.db", PARAMS, seed=3,
+                      checkpoint=tmp_path / f"{tag}.json", max_force_calls=budget)
+        w.run(10, progress=False, max_force_calls=budget)
+        w.close()
+        assert w.engine.force_calls <= budget
+        done = [r for r in ref if r.force_calls <= budget]
+        # Exactly the steps of the free walk that fit, with identical records.
+        assert [(r.step, r.energy, r.force_calls) for r in w.state.history] == \
+            [(r.step, r.energy, r.force_calls) for r in done]
+        # The cut step left nothing in the database: one visit per completed step (+ start).
+        assert sum(row.visits for row in MinimaDB(tmp_path / f"{tag}.db").minima()) == len(done)
+        # Resume without a budget: the cut step is redone exactly as in the free walk.
+        again = SSWWalker.resume(tmp_path / f"{tag}.json")
+        rec = again.step()
+        again.close()
+        assert rec.step == len(done) and rec.energy == ref[len(done)].energy
+        assert rec.profile == ref[len(done)].profile
+    with pytest.raises(BudgetExhausted):
+        SSWWalker(_start(), toy_licl_potential(), tmp_path / "tiny.db", PARAMS, seed=3, max_force_calls=5)
+
+
+def test_profile_sums_to_each_steps_force_calls(tmp_path):
+    walker = SSWWalker(_start(2), toy_licl_potential(), tmp_path / "p.db", PARAMS, seed=7)
+    # An independent count: every force evaluation is one `run 0` command sent to LAMMPS.
+    lmp = walker.engine.lmp
+    sent = {"run0": 0}
+    command = lmp.command
+
+    def counting(line):
+        sent["run0"] += line.startswith("run 0")
+        return command(line)
+
+    lmp.command = counting
+    walker.run(3, progress=False)
+    walker.close()
+    hist = walker.state.history
+    assert sent["run0"] == hist[-1].force_calls - hist[0].force_calls
+    for before, rec in zip(hist, hist[1:]):
+        prof = rec.profile
+        assert sum(prof.values()) == rec.force_calls - before.force_calls
+        assert prof["direction"] == 1 and prof["metropolis"] == 0
+        gaussians = sorted(k for k in prof if k.startswith("gaussian_"))
+        assert gaussians == [f"gaussian_{k}" for k in range(1, rec.gaussians + 1)]
+        assert all(1 <= prof[k] <= 1 + PARAMS.bias_relax_steps for k in gaussians)
+        # Two calls per dimer rotation (one fewer when a rotation's gradient vanished).
+        assert prof["dimer"] <= 2 * PARAMS.dimer_rotations * rec.gaussians
+        assert prof["dimer"] >= rec.gaussians
+        assert 1 <= prof["quench"] <= PARAMS.quench_max_iter
+
+
+def test_benchmark_holds_both_methods_to_the_same_budget(tmp_path):
+    import bench_ssw
+
+    from lizrcl_tools.ssw.randomcell import random_cell
+
+    start = random_cell(["Li", "Cl"] * 4, seed=5, volume_per_atom=ROCKSALT_A**3 / 8)
+    e_target = -3.844 + 0.002
+    ssw = bench_ssw.run_ssw(start, toy_licl_potential(), 0, 400, e_target, tmp_path, SSWParameters())
+    bh = bench_ssw.run_bh(start, toy_licl_potential(), 0, 400, e_target, tmp_path, 0.5, 300.0)
+    # Both stop only when the next call would pass the budget: exactly the budget, never more.
+    assert ssw["calls"] == bh["calls"] == 400
+    assert ssw["distinct"] >= 1 and bh["distinct"] >= 1
+
+
+def test_kick_steps_spend_calls_only_on_the_quench(tmp_path):
+    params = SSWParameters(kick_probability=1.0)
+    walker = SSWWalker(_start(4), toy_licl_potential(), tmp_path / "k.db", params, seed=2)
+    walker.run(3, progress=False)
+    walker.close()
+    hist = walker.state.history
+    for before, rec in zip(hist, hist[1:]):
+        assert rec.gaussians == 0
+        assert set(rec.profile) == {"metropolis", "quench"}
+        assert rec.profile["quench"] == rec.force_calls - before.force_calls
+    # A kick displaces by at most kick_A per axis, so it cannot leave a rattled rocksalt's
+    # basin far behind: the 8-atom walk stays in minima within 0.2 eV/atom of rocksalt.
+    assert all(r.energy / 8 < -3.844 + 0.2 for r in hist)

@@ -1,0 +1,103 @@
+"""Climbing-image NEB: an analytic 2D surface, a symmetric vacancy hop in LAMMPS, VASP NEB folders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.calculators.calculator import Calculator, all_changes
+
+from lizrcl_tools.neb.band import interpolate_band, run_neb
+
+A_EV = 0.5  # barrier height of the curved double well, eV
+B_EV_A2 = 2.0  # valley stiffness, eV/Å²
+C_PER_A = 0.6  # valley curvature y = C x², 1/Å
+
+
+class CurvedDoubleWell(Calculator):
+    """E(x, y) = A (x² − 1)² + B (y − C x²)² for atom 0 (eV, Å); z and other atoms are free.
+
+    Minima at (±1, C) with E = 0; the valley y = C x² carries E = A (x² − 1)², so the minimum
+    energy path is that parabola and its saddle is (0, 0) with E = A exactly. The straight
+    line between the minima (y = C) misses the saddle: the band has to bend.
+    """
+
+    implemented_properties = ("energy", "forces")
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        x, y = self.atoms.positions[0, :2]
+        u = y - C_PER_A * x**2
+        energy = A_EV * (x**2 - 1) ** 2 + B_EV_A2 * u**2
+        forces = np.zeros((len(self.atoms), 3))
+        forces[0, 0] = -(4 * A_EV * x * (x**2 - 1) - 4 * B_EV_A2 * C_PER_A * x * u)
+        forces[0, 1] = -(2 * B_EV_A2 * u)
+        self.results = {"energy": energy, "forces": forces}
+
+
+def _point(x: float, y: float) -> Atoms:
+    return Atoms("H", positions=[[x, y, 0.0]], cell=[20, 20, 20], pbc=False)
+
+
+def test_climbing_image_finds_the_analytic_saddle_of_a_curved_valley():
+    # Endpoints start off the minima: the orchestration must relax them first.
+    result = run_neb(_point(-0.8, 0.2), _point(1.1, 0.9), CurvedDoubleWell(), n_images=7, fmax=0.01,
+                     max_steps=1000)
+    assert result.converged
+    assert result.energies_eV[0] == pytest.approx(0.0, abs=1e-4)
+    assert result.energies_eV[-1] == pytest.approx(0.0, abs=1e-4)
+    assert result.images[0].positions[0, :2] == pytest.approx([-1.0, C_PER_A], abs=0.02)
+    assert result.barrier_eV == pytest.approx(A_EV, abs=0.005)
+    assert result.reaction_energy_eV == pytest.approx(0.0, abs=0.005)
+    # The climbing image is the band's maximum and sits on the saddle point (0, 0).
+    ci = result.images[result.climbing_image]
+    assert result.climbing_image == int(np.argmax(result.energies_eV))
+    assert ci.positions[0, :2] == pytest.approx([0.0, 0.0], abs=0.03)
+    # The band bent away from the straight line y = C (up to 0.6 Å off the valley) onto the
+    # parabola (within the corner cutting of 7 images on a curved path).
+    for image in result.images[1:-1]:
+        x, y = image.positions[0, :2]
+        assert y == pytest.approx(C_PER_A * x**2, abs=0.1)
+
+
+def test_without_climbing_the_band_misses_the_saddle_energy_from_below():
+    # Two moving images straddle the saddle; only climbing puts one on it.
+    plain = run_neb(_point(-1, C_PER_A), _point(1, C_PER_A), CurvedDoubleWell(), n_images=4, fmax=0.01,
+                    climb=False, max_steps=1000)
+    climbed = run_neb(_point(-1, C_PER_A), _point(1, C_PER_A), CurvedDoubleWell(), n_images=4, fmax=0.01,
+                      max_steps=1000)
+    assert plain.barrier_eV < A_EV - 0.05
+    assert climbed.barrier_eV == pytest.approx(A_EV, abs=0.005)
+
+
+def test_waypoint_band_passes_through_the_waypoint():
+    a, b = _point(-1, C_PER_A), _point(1, C_PER_A)
+    band = interpolate_band(a, b, 7, method="linear", via=np.array([0.0, -2.0, 0.0]), mover=0)
+    assert len(band) == 7
+    assert band[3].positions[0] == pytest.approx([0.0, -2.0, 0.0])
+    assert band[0].positions[0] == pytest.approx(a.positions[0])
+    assert band[-1].positions[0] == pytest.approx(b.positions[0])
+
+
+def test_vasp_neb_folders_round_trip_the_endpoints(tmp_path):
+    from ase.io import read
+
+    from lizrcl_tools.structures import build
+    from lizrcl_tools.vasp.neb_folders import write_vasp_neb
+
+    initial = build("licl", repeat=(2, 1, 1))
+    del initial[0]  # a Li vacancy; Li 1 hops into it
+    final = initial.copy()
+    final.positions[0] = build("licl", repeat=(2, 1, 1)).positions[0]
+    band = interpolate_band(initial, final, 5, method="linear")
+    folder = write_vasp_neb(band, tmp_path / "neb", potcar="spec")
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["00", "01", "02", "03", "04"]
+    incar = (folder / "INCAR").read_text()
+    assert "IMAGES = 3" in incar and "SPRING = -5" in incar and "ISIF = 2" in incar
+    for k, ref in ((0, initial), (4, final), (2, band[2])):
+        got = read(folder / f"{k:02d}" / "POSCAR", format="vasp")
+        assert got.get_chemical_symbols() == ref.get_chemical_symbols()
+        assert got.cell[:] == pytest.approx(ref.cell[:], abs=1e-10)
+        assert got.get_scaled_positions(wrap=True) == pytest.approx(ref.get_scaled_positions(wrap=True), abs=1e-10)
+    with pytest.raises(Exception, match="exists"):
+        write_vasp_neb(band, folder, potcar="spec")

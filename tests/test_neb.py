@@ -101,3 +101,90 @@ def test_vasp_neb_folders_round_trip_the_endpoints(tmp_path):
         assert got.get_scaled_positions(wrap=True) == pytest.approx(ref.get_scaled_positions(wrap=True), abs=1e-10)
     with pytest.raises(Exception, match="exists"):
         write_vasp_neb(band, folder, potcar="spec")
+
+
+def _licl_vacancy_hop(a: float | None = None):
+    """Rocksalt LiCl (2×2×2, 63 atoms; default: the toy potential's lattice, Å) with a Li vacancy."""
+    from lizrcl_tools.ssw.toy import ROCKSALT_A
+    from lizrcl_tools.structures import build
+
+    perfect = build("licl", a=a or ROCKSALT_A, repeat=(2, 2, 2))
+    li = [i for i, s in enumerate(perfect.get_chemical_symbols()) if s == "Li"]
+    d = perfect.get_distances(li[0], li[1:], mic=True)
+    neighbour = li[1 + int(np.argmin(d))]  # a nearest Li, a/√2 away
+    site = perfect.positions[li[0]].copy()
+    initial = perfect.copy()
+    del initial[li[0]]
+    mover = neighbour - 1
+    final = initial.copy()
+    final.positions[mover] = site
+    return initial, final, mover
+
+
+def test_symmetric_vacancy_hop_in_lammps_matches_a_constrained_relaxation_on_the_mirror_plane():
+    from ase.constraints import FixedPlane
+    from ase.geometry import find_mic
+    from ase.optimize import BFGS
+
+    from lizrcl_tools.neb.workflow import engine_calculator
+    from lizrcl_tools.ssw.toy import toy_licl_potential
+
+    initial, final, mover = _licl_vacancy_hop()
+    spec = toy_licl_potential()
+    calc = engine_calculator(spec, initial)
+    try:
+        result = run_neb(initial, final, calc, n_images=5, fmax=0.01, max_steps=400)
+        # Independent path to the saddle energy: the hop's mirror plane holds the saddle, which is
+        # the lowest point of that plane; relax everything with the Li held in the plane.
+        plane = initial.copy()
+        hop, _ = find_mic(final.positions[mover] - initial.positions[mover], initial.cell, True)
+        plane.positions[mover] += hop / 2
+        plane.set_constraint(FixedPlane(mover, hop))
+        plane.calc = calc
+        BFGS(plane, logfile=None).run(fmax=0.005, steps=500)
+        e_plane = plane.get_potential_energy()
+    finally:
+        calc.engine.close()
+    assert result.converged
+    assert result.force_calls > 0
+    assert result.reaction_energy_eV == pytest.approx(0.0, abs=1e-3)  # the endpoints are symmetry images
+    assert result.climbing_image == 2 == int(np.argmax(result.energies_eV))
+    ci, _ = find_mic(result.images[2].positions[mover] - initial.positions[mover], initial.cell, True)
+    assert np.dot(ci, hop) / np.dot(hop, hop) == pytest.approx(0.5, abs=0.02)
+    assert result.barrier_eV > 0.1
+    assert result.barrier_eV == pytest.approx(e_plane - result.energies_eV[0], abs=0.005)
+
+
+def test_cli_neb_writes_profile_json_and_vasp_folders(tmp_path):
+    import json
+
+    from ase.io import read, write
+
+    from lizrcl_tools.cli import run
+
+    initial, final, mover = _licl_vacancy_hop(a=5.13)  # the experimental lattice
+    write(tmp_path / "is.extxyz", initial)
+    write(tmp_path / "fs.extxyz", final)
+    out = tmp_path / "out"
+    args = ["neb", str(tmp_path / "is.extxyz"), str(tmp_path / "fs.extxyz"), "-o", str(out), "--name", "hop",
+            "--potential", "classical", "--images", "5", "--fmax", "0.05"]
+    assert run(args) == 0
+    record = json.loads((out / "hop.json").read_text())
+    for key in ("path", "barrier_eV", "reaction_energy_eV", "potential", "images", "force_tolerance_eV_A",
+                "converged"):
+        assert key in record
+    assert record["potential"]["name"] == "bmh-dsf" and record["force_tolerance_eV_A"] == 0.05
+    assert record["converged"] and record["max_force_eV_A"] < 0.05
+    assert record["reaction_energy_eV"] == pytest.approx(0.0, abs=2e-3)  # symmetric hop
+    energies = [im["energy_eV"] for im in record["images"]]
+    assert record["barrier_eV"] == pytest.approx(max(energies) - energies[0])
+    assert (out / "hop.png").stat().st_size > 1000
+    band = read(out / "hop.extxyz", index=":")
+    first = read(out / "hop_vasp" / "00" / "POSCAR", format="vasp")
+    last = read(out / "hop_vasp" / "04" / "POSCAR", format="vasp")
+    for poscar, ref in ((first, band[0]), (last, band[-1])):
+        d = poscar.get_scaled_positions() - ref.get_scaled_positions()
+        assert np.abs((d + 0.5) % 1.0 - 0.5).max() < 1e-8
+    assert record["barrier_eV"] > 0.1
+    with pytest.raises(Exception, match="exists"):
+        run(args)

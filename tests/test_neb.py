@@ -188,3 +188,27 @@ def test_cli_neb_writes_profile_json_and_vasp_folders(tmp_path):
     assert record["barrier_eV"] > 0.1
     with pytest.raises(Exception, match="exists"):
         run(args)
+
+
+def test_teacher_profile_adds_the_models_dispersion_part_to_the_teacher():
+    from ase.calculators.lj import LennardJones
+
+    from lizrcl_tools.md.setup import resolve_potential
+    from lizrcl_tools.neb.teacher import model_energies, teacher_profile
+
+    initial, final, _ = _licl_vacancy_hop(a=5.13)
+    band = interpolate_band(initial, final, 3, method="linear")
+    bare = resolve_potential("classical")
+    e_bare = model_energies(band, bare)
+    d3_part = np.array([0.0, -0.1, 0.05])  # what a dispersion overlay would add, eV
+    out = teacher_profile(band, e_bare + d3_part, bare_spec=bare, reference="toy-lj")
+    lj = []
+    for image in band:
+        atoms = image.copy()
+        atoms.calc = LennardJones(sigma=3.0, epsilon=0.01, rc=7.0, smooth=True)
+        lj.append(atoms.get_potential_energy())
+    lj = np.array(lj) - lj[0]
+    assert out["relative_energies_eV"] == pytest.approx(lj, abs=1e-9)
+    assert out["barrier_eV"] == pytest.approx(lj.max())
+    assert out["bare_model"]["relative_energies_eV"] == pytest.approx(e_bare - e_bare[0], abs=1e-9)
+    assert out["with_model_d3"]["relative_energies_eV"] == pytest.approx(lj + d3_part, abs=1e-9)

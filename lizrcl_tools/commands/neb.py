@@ -27,6 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-relax-cell", action="store_true",
                         help="with --study-paths: build the hops on the ideal cell instead of the cell "
                         "relaxed by the potential")
+    parser.add_argument("--teacher", default=None, metavar="REFERENCE",
+                        help="with --study-paths: also evaluate this reference (e.g. sevennet, the shipped "
+                        "model's teacher) and the model without D3 at every band image; NAME_teacher.json")
     parser.add_argument("--name", default="neb", help="output name of a single hop (default %(default)s)")
     parser.add_argument("--images", type=int, default=7,
                         help="images including both endpoints (default %(default)s)")
@@ -64,6 +67,13 @@ def handle(args: argparse.Namespace) -> int:
         names = [n.strip() for n in args.paths.split(",")] if args.paths else None
         records = run_study_paths(args.output, spec, repeat=repeat, names=names, force=args.force,
                                   vasp=not args.no_vasp, relax_cell=not args.no_relax_cell, log=print, **common)
+        if args.teacher:
+            from lizrcl_tools.neb.workflow import add_teacher
+
+            bare = None
+            if spec.metadata.get("dispersion", {}).get("method", "none") != "none":
+                bare = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, dispersion="none")
+            records = add_teacher(args.output, records, args.teacher, bare_spec=bare, log=print)
         print(f"\npotential: {spec.name}; barrier Ea and reaction energy ΔE in eV (study: DFT, Note S1)")
         print(format_table(records))
         return 0

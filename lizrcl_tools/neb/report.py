@@ -120,23 +120,33 @@ def write_neb_outputs(
 
 
 def format_table(records: Sequence[dict[str, Any]]) -> str:
-    """Model barriers and reaction energies beside the study's (and the teacher's, if present)."""
-    teacher = any("teacher" in r for r in records)
-    head = f"{'path':<6} {'study Ea':>9} {'model Ea':>9} {'study ΔE':>9} {'model ΔE':>9}"
-    head += f" {'teacher Ea':>10} {'teacher ΔE':>10}" if teacher else ""
-    lines = [head + "  conv  note (eV)", "-" * (len(head) + 12)]
+    """Model barriers (Ea) and reaction energies (ΔE) beside the study's, eV.
 
-    def f(x: Any, width: int = 9) -> str:
-        return f"{x:>{width}.2f}" if isinstance(x, (int, float)) and math.isfinite(x) else f"{'—':>{width}}"
+    With teacher results (``record["teacher"]``, see :mod:`lizrcl_tools.neb.teacher`), adds
+    the bare model (no D3), the teacher (PBE, no D3) and the teacher plus the model's D3
+    part, all at the model's images.
+    """
+    teacher = any("teacher" in r for r in records)
+    cols = ["study Ea", "model Ea", "study ΔE", "model ΔE"]
+    if teacher:
+        cols += ["bare Ea", "teach Ea", "teach+D3 Ea", "bare ΔE", "teach ΔE", "teach+D3 ΔE"]
+    head = f"{'path':<6}" + "".join(f" {c:>{max(9, len(c))}}" for c in cols)
+    lines = [head + "  conv  note", "-" * (len(head) + 12)]
+
+    def f(x: Any, width: int) -> str:
+        ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+        return f" {x:>{width}.2f}" if ok else f" {'—':>{width}}"
 
     for r in records:
-        line = (f"{r['path']:<6} {f(r.get('study_barrier_eV'))} {f(r['barrier_eV'])} "
-                f"{f(r.get('study_reaction_energy_eV'))} {f(r['reaction_energy_eV'])}")
+        values = [r.get("study_barrier_eV"), r["barrier_eV"], r.get("study_reaction_energy_eV"),
+                  r["reaction_energy_eV"]]
         if teacher:
             t = r.get("teacher") or {}
-            line += f" {f(t.get('barrier_eV'), 10)} {f(t.get('reaction_energy_eV'), 10)}"
-        line += f"  {'yes ' if r['converged'] else 'NO  '}  {r.get('note', '')}"
-        lines.append(line)
+            bare, d3 = t.get("bare_model") or {}, t.get("with_model_d3") or {}
+            values += [bare.get("barrier_eV"), t.get("barrier_eV"), d3.get("barrier_eV"),
+                       bare.get("reaction_energy_eV"), t.get("reaction_energy_eV"), d3.get("reaction_energy_eV")]
+        line = f"{r['path']:<6}" + "".join(f(v, max(9, len(c))) for v, c in zip(values, cols))
+        lines.append(line + f"  {'yes ' if r['converged'] else 'NO  '}  {r.get('note', '')}")
     return "\n".join(lines)
 
 

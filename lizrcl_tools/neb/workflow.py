@@ -246,3 +246,40 @@ def _note(result: NebResult, mover: int) -> str:
     if not result.converged:
         notes.append(f"max force {result.max_force_eV_A:.2f} eV/Å")
     return "; ".join(notes)
+
+
+def add_teacher(
+    outdir: str | os.PathLike,
+    records: list[dict[str, Any]],
+    reference: str = "sevennet",
+    bare_spec: Any | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Evaluate the teacher at every path's band; ``NAME_teacher.json`` per path (kept if present).
+
+    Returns the records with a ``teacher`` entry (:func:`lizrcl_tools.neb.teacher.teacher_profile`).
+    """
+    from ase.io import read
+
+    from lizrcl_tools.fileio import write_json_atomic
+    from lizrcl_tools.neb.teacher import teacher_profile
+
+    say = log or (lambda _m: None)
+    outdir = Path(outdir)
+    out = []
+    for record in records:
+        name = record["path"]
+        target = outdir / f"{name}_teacher.json"
+        if target.exists():
+            teacher = read_json(target)
+        else:
+            start = time.perf_counter()
+            images = read(outdir / f"{name}.extxyz", index=":")
+            energies = [im["energy_eV"] for im in record["images"]]
+            teacher = teacher_profile(images, energies, bare_spec=bare_spec, reference=reference)
+            write_json_atomic(target, teacher)
+            say(f"{name}: teacher barrier {teacher['barrier_eV']:.3f} eV, ΔE {teacher['reaction_energy_eV']:+.3f} eV "
+                f"at the model's images ({time.perf_counter() - start:.0f} s)")
+        out.append(dict(record, teacher=teacher))
+    (outdir / "study_paths.txt").write_text(format_table(out) + "\n")
+    return out

@@ -82,3 +82,23 @@ def test_the_studys_2x2x2_cell_has_216_atoms():
     p = build_study_paths((2, 2, 2), names=["I-1"])[0]
     assert len(p.initial) == 216
     assert site_counts(p.final, build("li2zrcl6-p3m1", repeat=(2, 2, 2)), (2, 2, 2))["vacancies"] == 1
+
+
+def test_relaxed_unit_cell_repeated_is_a_relaxed_supercell_and_carries_the_sites():
+    from lizrcl_tools.md.setup import resolve_potential
+    from lizrcl_tools.neb.workflow import engine_calculator, relax_perfect_cell
+
+    spec = resolve_potential("classical")
+    perfect, summary = relax_perfect_cell(spec, REPEAT)
+    calc = engine_calculator(spec, perfect)
+    try:
+        perfect.calc = calc
+        forces, energy = perfect.get_forces(), perfect.get_potential_energy()
+    finally:
+        calc.engine.close()
+    assert np.abs(forces).max() < 0.01  # the unit cell's relaxation holds in the supercell
+    assert energy == pytest.approx(2 * summary["energy_eV_per_unit_cell"], abs=1e-4)
+    assert summary["cellpar_relaxed"][2] != pytest.approx(summary["cellpar_ideal"][2], abs=0.01)
+    paths = {p.name: p for p in build_study_paths(REPEAT, perfect=perfect)}
+    counts = site_counts(paths["I-2"].final, perfect, REPEAT)
+    assert (counts["vacancies"], counts["interstitials"]) == (2, 2)

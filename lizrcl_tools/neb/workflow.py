@@ -75,39 +75,60 @@ def relax_perfect_cell(
 ) -> tuple[Atoms, dict[str, Any]]:
     """The perfect ``li2zrcl6-p3m1`` supercell with cell and positions relaxed by ``spec``.
 
-    LAMMPS ``minimize`` with ``fix box/relax tri`` at zero pressure (the SSW engine's
-    :meth:`~lizrcl_tools.ssw.engine.LammpsEngine.minimize`); ``force_tol`` is LAMMPS's ftol
-    (2-norm of the global force vector, eV/Å). The cell comes back in LAMMPS's frame (rotated,
-    same lattice vectors a, b, c).
+    The 27-atom cell is relaxed (LAMMPS ``minimize`` with ``fix box/relax tri`` at zero
+    pressure, the SSW engine's :meth:`~lizrcl_tools.ssw.engine.LammpsEngine.minimize`;
+    ``force_tol`` is LAMMPS's ftol, the 2-norm of the global force vector in eV/Å) and
+    repeated: the perfect crystal is periodic in its own cell, so this is the relaxed
+    supercell at a fraction of the cost. The cell comes back in LAMMPS's frame (rotated, same
+    lattice vectors a, b, c), atoms in the order of ``build("li2zrcl6-p3m1", repeat=repeat)``.
 
     Returns
     -------
     atoms, summary
-        The relaxed cell, and its energy (eV), lengths (Å), angles (°) and those of the
-        ideal cell.
+        The relaxed supercell, and the unit cell's energy (eV), lengths (Å), angles (°) and
+        those of the ideal cell.
     """
     import numpy as np
 
     from lizrcl_tools.ssw.engine import LammpsEngine, to_lammps_frame
     from lizrcl_tools.structures import build
 
-    ideal = build("li2zrcl6-p3m1", repeat=tuple(int(r) for r in repeat))
-    engine = LammpsEngine(spec, ideal.get_chemical_symbols(), ideal.cell[:], ideal.positions)
+    repeat = np.array([int(r) for r in repeat])
+    unit = build("li2zrcl6-p3m1")
+    engine = LammpsEngine(spec, unit.get_chemical_symbols(), unit.cell[:], unit.positions)
     try:
-        expected, _, _ = to_lammps_frame(ideal.cell[:], ideal.positions)
+        expected, _, _ = to_lammps_frame(unit.cell[:], unit.positions)
         if not np.allclose(engine.get_structure()[0], expected, atol=1e-6):
             raise SetupError("LAMMPS changed the lattice basis of the cell (tilt reduction); cannot map sites")
         ev = engine.minimize(relax_cell=True, force_tol=force_tol, max_iter=max_iter)
         relaxed = engine.atoms()
     finally:
         engine.close()
+    # Each supercell atom takes the relaxation of its unit-cell atom (fractional coordinates).
+    shift = relaxed.get_scaled_positions(wrap=False) - unit.get_scaled_positions(wrap=False)
+    shift -= np.round(shift)
+    ideal = build("li2zrcl6-p3m1", repeat=tuple(repeat))
+    frac = ideal.get_scaled_positions(wrap=False)
+    in_unit = np.mod(frac * repeat, 1.0)
+    ref = unit.get_scaled_positions()
+    super_cell = relaxed.cell[:] * repeat[:, None]
+    out = ideal.copy()
+    out.set_cell(super_cell, scale_atoms=False)
+    new_frac = np.empty_like(frac)
+    for i, f in enumerate(in_unit):
+        d = (ref - f + 0.5) % 1.0 - 0.5
+        j = int(np.argmin(np.linalg.norm(d @ unit.cell[:], axis=1)))
+        if unit.get_chemical_symbols()[j] != ideal.get_chemical_symbols()[i]:
+            raise SetupError("could not map the supercell onto the unit cell")
+        new_frac[i] = frac[i] + shift[j] / repeat
+    out.set_scaled_positions(new_frac)
     summary = {
-        "energy_eV": ev.energy,
-        "cellpar_relaxed": [float(x) for x in relaxed.cell.cellpar()],
+        "energy_eV_per_unit_cell": ev.energy,
+        "cellpar_relaxed": [float(x) for x in out.cell.cellpar()],
         "cellpar_ideal": [float(x) for x in ideal.cell.cellpar()],
-        "relaxation": f"LAMMPS minimize cg + fix box/relax tri 0 bar, ftol {force_tol} eV/Å",
+        "relaxation": f"27-atom cell: LAMMPS minimize cg + fix box/relax tri 0 bar, ftol {force_tol} eV/Å; repeated",
     }
-    return relaxed, summary
+    return out, summary
 
 
 def neb_between_files(

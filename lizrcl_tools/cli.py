@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ssw": ("ssw", "stochastic surface walking global search in LAMMPS (minima database, resumable)"),
     "minima": ("minima", "table of SSW minima; export best N as CIF/extxyz; frames for labelling"),
     "pes-map": ("pes_map", "map of SSW minima: Steinhardt order parameter vs energy (paper Fig. S2)"),
+    "xrd": ("xrd", "simulated powder XRD of structures (pymatgen), overlay plot, Rwp against a measured pattern"),
+    "neb": ("neb", "climbing-image NEB of a Li hop in LAMMPS (energy profile, JSON, VASP NEB inputs); the study's seven paths"),
 }
 
 

@@ -42,6 +42,10 @@ def test_segment_ends_and_decision_rule():
     assert adaptive.segment_ends(2000, 700, 3000) == [2000, 2700, 3000]
     assert adaptive.segment_ends(2000, 500, 2000) == [2000]
     assert adaptive.decide(1.0, 0.2, 10, 30, 0.2) == adaptive.TARGET_MET
+    # A tight error bar on a D from caged rattling is not a converged D: never a stop.
+    assert adaptive.decide(1.0, 0.01, 10, 30, 0.2, diffusive=False) == adaptive.EXTEND
+    assert adaptive.decide(1.0, 0.01, 30, 30, 0.2, diffusive=False) == adaptive.BUDGET_SPENT
+    assert adaptive.decide(1.0, 0.2, 10, 30, 0.2, diffusive=True) == adaptive.TARGET_MET
     assert adaptive.decide(1.0, 0.21, 10, 30, 0.2) == adaptive.EXTEND
     assert adaptive.decide(1.0, 0.21, 30, 30, 0.2) == adaptive.BUDGET_SPENT
     # No estimate, or a D that is not positive, never stops a run early.
@@ -127,7 +131,8 @@ def test_classical_run_extends_until_the_loose_target(adaptive_run):
     assert dump_steps(run_dir / "nvt.lammpstrj") == list(range(0, last["end_step"] + 1, 5))
     assert record.get("n_frames") == record.get("n_frames_expected") == last["end_step"] // 5 + 1
     # The recorded D of the last segment is what the analysis finds on the finished folder.
-    D, err = adaptive.estimate_from_run(run_dir)
+    D, err, diffusive = adaptive.estimate_from_run(run_dir)
+    assert diffusive is last["diffusive"]
     assert D == pytest.approx(last["D_cm2_s"], rel=1e-9) and err == pytest.approx(last["D_err_cm2_s"], rel=1e-9)
 
 

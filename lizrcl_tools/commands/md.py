@@ -61,7 +61,7 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--nvt-ps", type=float,
                    help="NVT production length, ps (fixed unless --max-nvt-ps is also given)")
     g.add_argument("--max-nvt-ps", type=float,
-                   help="adaptive NVT: extend production up to this length (ps) until err(D)/D <= --target-rel-err")
+                   help="adaptive NVT: extend production up to this length (ps) until D is diffusive with err(D)/D <= --target-rel-err")
     g.add_argument("--extend-nvt-ps", type=float, help="adaptive NVT: length of each extension, ps")
     g.add_argument("--target-rel-err", type=float, help="adaptive NVT: relative error of D that stops a run (default 0.2)")
     g.add_argument("--timestep-fs", type=float, help="MD time step, fs (default 1)")
@@ -107,7 +107,7 @@ def _nvt_length(protocol) -> str:
         return f"{protocol.nvt_ps:g} ps"
     ext = protocol.extend_nvt_steps * protocol.timestep_fs / 1000.0
     return (f"{protocol.nvt_ps:g} ps (+{ext:g} ps at a time up to {protocol.max_nvt_ps:g} ps "
-            f"until err(D)/D <= {protocol.target_rel_err:g})")
+            f"until D is diffusive with err(D)/D <= {protocol.target_rel_err:g})")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

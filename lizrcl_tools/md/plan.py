@@ -189,7 +189,7 @@ def build_plan(atoms: Atoms, spec: PotentialSpec, temperature_K: float, protocol
         steps=p.nvt_steps, restart=inp.NVT_RESTART,
         finish=(("production" if not p.adaptive else
                  f"production, first segment: lizrcl md extends it by {p.extend_nvt_steps} steps at a "
-                 f"time, up to {p.max_nvt_steps}, until err(D)/D <= {p.target_rel_err:g}"),
+                 f"time, up to {p.max_nvt_steps}, until D is diffusive with err(D)/D <= {p.target_rel_err:g}"),
                 (f"run {p.nvt_steps}", f"write_restart {inp.NVT_RESTART}")),
     )
     return RunPlan(atoms=atoms, spec=spec, npt=npt, nvt=nvt)

@@ -8,7 +8,7 @@ Two are registered:
 ``quick`` (default)
     an estimate from hot, short runs: a 54-atom cell (2 trigonal Li2ZrCl6 cells) at 600, 750
     and 900 K, 1 ps NPT, then NVT of 2 ps extended by 0.5 ps at a time up to 3 ps until the Li
-    D has err/D <= 20 % (:mod:`lizrcl_tools.md.adaptive`). The temperatures are higher than
+    D is diffusive with err/D <= 20 % (:mod:`lizrcl_tools.md.adaptive`). The temperatures are higher than
     the paper's so that Li hops within picoseconds; σ(300 K) is an Arrhenius extrapolation
     and is printed with its error bar. Use it to see the pipeline work and the trend, not for
     room-temperature numbers.

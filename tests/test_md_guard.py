@@ -111,8 +111,8 @@ def test_potential_hash_follows_lines_and_model_not_folders():
     assert potential_sha256(spec("/a", "s1")) != potential_sha256(spec("/a", "s1", cutoff="6.0"))
 
 
-def test_md_and_conductivity_check_close_atoms_with_the_shared_option(tmp_path, capsys):
-    """An overlap in the input file stops md and conductivity before any folder; --min-distance
+def test_md_conductivity_and_ssw_check_close_atoms_with_the_shared_option(tmp_path, capsys):
+    """An overlap in the input file stops md, conductivity and ssw before any output; --min-distance
     moves the limit (read back through the same reader)."""
     from ase.io import write
 
@@ -128,4 +128,9 @@ def test_md_and_conductivity_check_close_atoms_with_the_shared_option(tmp_path, 
         rc = main([*argv, "-o", str(out), "--potential", "classical", "--n-atoms", "0", "--no-progress"])
         assert rc == 1 and not out.exists()
         assert "0.900 Å apart" in capsys.readouterr().err
+    db, checkpoint = tmp_path / "minima.db", tmp_path / "walk.json"
+    rc = main(["ssw", str(structure), "--db", str(db), "--checkpoint", str(checkpoint),
+               "--potential", "classical", "--steps", "1"])
+    assert rc == 1 and not db.exists() and not checkpoint.exists()
+    assert "0.900 Å apart" in capsys.readouterr().err
     assert len(read_structure(str(structure), {"Li-Cl": 0.8})) == len(atoms)

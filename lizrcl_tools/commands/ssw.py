@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from lizrcl_tools.commands._common import add_min_distance_argument, min_distance_of
 from lizrcl_tools.commands.md import add_dispersion_arguments
 
 _POTENTIALS = ("classical", "mace", "toy-licl")
@@ -25,6 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "the rigid-ion test potential)")
     parser.add_argument("--model", help="MACE model file (for --potential mace)")
     add_dispersion_arguments(parser)
+    add_min_distance_argument(parser)
     parser.add_argument("--fixed-cell", action="store_true", help="keep the cell fixed (default: variable cell)")
     parser.add_argument("--ng", type=int, help="Gaussians per step N_G (default 10)")
     parser.add_argument("--ds-atom", type=float, help="Gaussian width for atoms, Å (default 0.6)")
@@ -107,7 +109,7 @@ def _ssw(args: argparse.Namespace) -> int:
             dimer_rotations=args.dimer_rotations)
         spec = load_potential(args.potential, args.model, args.dispersion, args.d3_cutoff, args.d3_cn_cutoff)
         seed = 0 if args.seed is None else args.seed
-        walker = SSWWalker(read_structure(args.structure), spec, args.db, params, seed, args.checkpoint,
+        walker = SSWWalker(read_structure(args.structure, min_distance=min_distance_of(args)), spec, args.db, params, seed, args.checkpoint,
                            max_force_calls=args.max_force_calls)
     try:
         walker.run(args.steps, progress=not args.no_progress, max_force_calls=args.max_force_calls)

@@ -19,7 +19,9 @@ from ase.build import bulk
 from ase.io import write
 
 from lizrcl_tools.cluster.config import load_cluster_config, local_cluster
-from lizrcl_tools.cluster.session import ENGINE_DIR, readable_checkpoints, session_processes
+from lizrcl_tools.cluster.session import (
+    ENGINE_DIR, engine_processes, readable_checkpoints, session_processes,
+)
 from lizrcl_tools.cluster.tasks import execution_log
 from lizrcl_tools.errors import LizrclWarning, PresetError
 from lizrcl_tools.md.protocols import MDProtocol
@@ -247,6 +249,9 @@ def test_killed_driver_resumes_without_rerunning_finished_tasks(tmp_path, serial
     assert not list((out / ENGINE_DIR / "sessions").glob("*.json"))
     leftovers = [p for p in _pool_processes() if str(out) in _cmdline(p) or _has_engine_env(p)]
     assert leftovers == []
+    # The interchange retitles itself (its /proc cmdline and environ no longer say what it is);
+    # it is found by the log it keeps open in the engine folder.
+    assert _engine_processes_gone(out / ENGINE_DIR)
 
 
 def test_interrupted_driver_stops_its_executor(tmp_path):
@@ -276,6 +281,7 @@ def test_interrupted_driver_stops_its_executor(tmp_path):
             proc.wait()
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     assert session_processes(tag) == []
+    assert _engine_processes_gone(out / ENGINE_DIR)
     assert not sessions[0].exists()
 
 
@@ -301,6 +307,17 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _engine_processes_gone(engine_dir: Path, wait_s: float = 10.0) -> bool:
+    """True once no process holds a file in ``engine_dir`` (the interchange may take a moment
+    to exit after its executor's shutdown)."""
+    deadline = time.monotonic() + wait_s
+    while engine_processes(engine_dir):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def _has_engine_env(pid: int) -> bool:
     try:
         return b"LIZRCL_ENGINE_SESSION=" in Path(f"/proc/{pid}/environ").read_bytes()
@@ -311,7 +328,8 @@ def _has_engine_env(pid: int) -> bool:
 def _pool_processes() -> list[int]:
     """Parsl worker pools and interchanges of this user still running."""
     return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
-            and any(s in _cmdline(int(p.name)) for s in ("process_worker_pool", "interchange.py"))]
+            and any(s in _cmdline(int(p.name))
+                    for s in ("process_worker_pool", "interchange.py", "HTEX interchange"))]
 
 
 def test_labelling_in_chunks_equals_serial_labelling(tmp_path):

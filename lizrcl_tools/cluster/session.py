@@ -48,6 +48,27 @@ def session_processes(tag: str) -> list[int]:
     return found
 
 
+def engine_processes(engine_dir: Path) -> list[int]:
+    """PIDs of processes (other than this one) holding a file open under ``engine_dir``.
+
+    Parsl's interchange renames itself ("parsl: HTEX interchange") in a way that overwrites
+    its command line and environment in /proc, so the session tag cannot find it; its log
+    file under the engine folder does.
+    """
+    root = str(Path(engine_dir).resolve()) + os.sep
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            targets = [os.readlink(fd) for fd in (entry / "fd").iterdir()]
+        except OSError:  # gone, or another user's
+            continue
+        if any(t.startswith(root) for t in targets):
+            found.append(int(entry.name))
+    return found
+
+
 def end_processes(pids: list[int], grace_s: float = 3.0) -> None:
     """SIGTERM ``pids``, then SIGKILL those still alive after ``grace_s`` seconds."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -108,7 +129,7 @@ def reap_stale_sessions(engine_dir: Path) -> list[int]:
                 f"{engine_dir.parent} is in use by another lizrcl driver (pid {pid}, session "
                 f"{info.get('session')}); wait for it or end it first"
             )
-        pids = session_processes(info["session"])
+        pids = sorted(set(session_processes(info["session"])) | set(engine_processes(engine_dir)))
         end_processes(pids)
         ended += pids
         record.unlink(missing_ok=True)

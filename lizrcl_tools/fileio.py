@@ -213,6 +213,22 @@ def read_json(path: str | os.PathLike) -> Any:
         raise ParseError(path, f"not valid JSON: {exc.msg}", exc.lineno) from exc
 
 
+def save_figure(fig: Any, target: str | os.PathLike, dpi: float | None = None,
+                force: bool | None = None) -> Path:
+    """Lay out a matplotlib figure, write it as PNG to ``target`` atomically, close it.
+
+    ``dpi`` None keeps matplotlib's default; ``force``: see :func:`atomic_path`. Closing the
+    figure frees it (pyplot keeps every open figure alive).
+    """
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_path(target, force=force) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+    return Path(target)
+
+
 def write_atoms_atomic(
     target: str | os.PathLike,
     frames: Sequence[Any],

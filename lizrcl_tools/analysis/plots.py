@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from lizrcl_tools.analysis.msd import MSDCurves
-from lizrcl_tools.fileio import atomic_path
+from lizrcl_tools.fileio import save_figure
 from lizrcl_tools.analysis.results import REFERENCE_T_K, ConductivityResult, DiffusionResult
 
 # Plotting every lag of a 10^4-frame run only slows the PNG down.
@@ -28,20 +28,12 @@ def _figure(ncols: int = 1):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, ncols, figsize=(5.5 * ncols, 4.2), squeeze=False)
-    return plt, fig, axes[0]
-
-
-def _save(plt, fig, path: str | os.PathLike) -> Path:
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return fig, axes[0]
 
 
 def plot_msd(curves: MSDCurves, result: DiffusionResult, path: str | os.PathLike) -> Path:
     """MSD (Å²) vs t (ps): total, xy, z, fitted lines over the shaded fit window; PNG at ``path``."""
-    plt, fig, (ax,) = _figure()
+    fig, (ax,) = _figure()
     t = curves.time_ps
     stride = max(1, len(t) // _MAX_POINTS)
     start, end = result.fit_window_ps
@@ -60,12 +52,12 @@ def plot_msd(curves: MSDCurves, result: DiffusionResult, path: str | os.PathLike
     ax.set_ylabel("MSD (Å²)")
     ax.set_title(f"{Path(result.source).name}: T = {result.T_K:g} K, {result.n_mobile} mobile ions")
     ax.legend(fontsize=8)
-    return _save(plt, fig, path)
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_arrhenius(result: ConductivityResult, path: str | os.PathLike) -> Path:
     """D and σ against 1000/T (log scale) with error bars, Arrhenius line and 300 K point; PNG."""
-    plt, fig, (ax_d, ax_s) = _figure(2)
+    fig, (ax_d, ax_s) = _figure(2)
     temps = np.array([r.T_K for r in result.temperatures])
     x = 1000.0 / temps
     ax_d.errorbar(x, [r.D_cm2_s for r in result.temperatures], yerr=[r.D_err_cm2_s for r in result.temperatures],
@@ -93,4 +85,4 @@ def plot_arrhenius(result: ConductivityResult, path: str | os.PathLike) -> Path:
         ax.set_xlabel("1000 / T (1/K)")
         ax.set_ylabel(label)
         ax.legend(fontsize=8)
-    return _save(plt, fig, path)
+    return save_figure(fig, path, dpi=120)

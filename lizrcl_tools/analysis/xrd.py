@@ -170,7 +170,7 @@ def plot_overlay(result: dict[str, Any], path: str | os.PathLike, force: bool | 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lizrcl_tools.fileio import atomic_path
+    from lizrcl_tools.fileio import save_figure
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
     grid = result["grid"]
@@ -182,11 +182,7 @@ def plot_overlay(result: dict[str, Any], path: str | os.PathLike, force: bool | 
     ax.set_xlabel(f"2θ (°), λ = {result['wavelength_A']:.4f} Å")
     ax.set_ylabel("intensity (arb. units)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path, force=force) as tmp:
-        fig.savefig(tmp, dpi=130, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=130, force=force)
 
 
 def run_xrd(

@@ -214,7 +214,7 @@ def plot_stats(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lizrcl_tools.fileio import atomic_path
+    from lizrcl_tools.fileio import save_figure
 
     fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
     ax = axes[0, 0]
@@ -234,11 +234,7 @@ def plot_stats(
     ax.barh(list(types), list(types.values()), color="tab:purple")
     ax.set(xlabel="frames", title="config_type")
     fig.suptitle(f"{stats['n_frames']} frames, {stats['n_atoms']} atoms")
-    fig.tight_layout()
-    with atomic_path(path, force=force) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=110, force=force)
 
 
 def stats_of_file(

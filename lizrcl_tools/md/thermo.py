@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lizrcl_tools.fileio import atomic_path
+from lizrcl_tools.fileio import atomic_path, save_figure
 
 
 def read_thermo(log: str | Path) -> dict[str, np.ndarray]:
@@ -92,11 +92,7 @@ def plot_thermo(
     axes[0, 0].legend(loc="best", fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=110)
 
 
 def read_cell_trace(path: str | Path) -> dict[str, np.ndarray]:

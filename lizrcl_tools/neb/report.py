@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lizrcl_tools.fileio import atomic_path, jsonable, write_atoms_atomic, write_json_atomic
+from lizrcl_tools.fileio import jsonable, save_figure, write_atoms_atomic, write_json_atomic
 from lizrcl_tools.neb.band import NebResult
 
 
@@ -88,11 +88,7 @@ def plot_profile(result: NebResult, path: str | Path, title: str = "") -> Path:
     ax.set_title(f"{title} barrier {result.barrier_eV:.3f} eV, ΔE {result.reaction_energy_eV:+.3f} eV{note}",
                  fontsize=8)
     ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=130, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=130)
 
 
 def write_neb_outputs(

@@ -203,7 +203,7 @@ def parity_plots(
     import matplotlib.pyplot as plt
     from ase.units import GPa
 
-    from lizrcl_tools.fileio import atomic_path
+    from lizrcl_tools.fileio import save_figure
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     panels = [
@@ -222,11 +222,7 @@ def parity_plots(
         ax.set_ylabel(f"model {label}")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    with atomic_path(path, force=force) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=110, force=force)
 
 
 def check_model_file(path: str | os.PathLike) -> Path:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lizrcl_tools.fileio import atomic_path
+from lizrcl_tools.fileio import save_figure
 from lizrcl_tools.ssw.database import MinimaDB
 from lizrcl_tools.ssw.fingerprint import weighted_steinhardt
 
@@ -75,7 +75,4 @@ def plot_pes_map(pmap: PESMap, output, title: str = "") -> None:
     ax.set_xlabel(f"distance-weighted Steinhardt $Q_{pmap.l}$")
     ax.set_ylabel("E − E$_\\mathrm{min}$ (eV/atom)")
     ax.set_title(title or f"{len(pmap.q)} distinct minima")
-    fig.tight_layout()
-    with atomic_path(output) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, output)

@@ -80,12 +80,14 @@ def test_unfinished_run_warns_and_is_recorded(tmp_path):
     assert result.temperatures[0].warnings == tuple(saved["warnings"])
 
 
-def test_too_few_frames_say_how_many_are_needed(tmp_path):
+@pytest.mark.parametrize(("estimator", "minimum"), [("ions", 21), ("blocks", 22)])
+def test_too_few_frames_say_how_many_are_needed(tmp_path, estimator, minimum):
     run = _walk_run(tmp_path / "run", n_frames=3)
-    with pytest.raises(SetupError, match=r"has 3 frames; a D with an error bar needs at least 22"):
-        analyze_run(run, progress=False)
-    # 22 frames is the stated minimum: it must then work
-    assert analyze_run(_walk_run(tmp_path / "run22", n_frames=22), progress=False)[0].n_frames == 22
+    with pytest.raises(SetupError, match=rf"has 3 frames; a D with an error bar needs at least {minimum}"):
+        analyze_run(run, progress=False, estimator=estimator)
+    # the stated minimum must then work
+    short = _walk_run(tmp_path / "short", n_frames=minimum)
+    assert analyze_run(short, progress=False, estimator=estimator)[0].n_frames == minimum
 
 
 # --- diffusive regime (issue 13) -------------------------------------------------------------

@@ -71,7 +71,8 @@ def five_formats(walk, tmp_path_factory):
 
 def test_five_formats_give_the_same_D(five_formats):
     ref = five_formats["run folder"]
-    assert ref.D_cm2_s == pytest.approx(D_WALK, rel=0.1)
+    # the true D within 3 standard errors, and the error bar a sensible fraction of D
+    assert abs(ref.D_cm2_s - D_WALK) < 3 * ref.D_err_cm2_s < 0.5 * D_WALK
     assert ref.n_frames == N_FRAMES and ref.n_mobile == N_LI
     for name, result in five_formats.items():
         assert result.n_frames == N_FRAMES, name

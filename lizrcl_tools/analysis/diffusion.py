@@ -85,18 +85,25 @@ class FitWindow:
     rule : str
         The rule that chose it, or which end the user overrode.
     n_blocks : int
-        Independent time blocks used for the standard error.
+        Independent time blocks used for the standard error (0 for the per-ion estimator).
+    estimator : str
+        ``blocks`` (this module) or ``ions`` (:mod:`~lizrcl_tools.analysis.ionfit`).
     """
 
     start_ps: float
     end_ps: float
     rule: str
     n_blocks: int
+    estimator: str = "blocks"
 
 
 @dataclass(frozen=True)
 class DiffusionFit:
-    """Diffusion coefficients of one trajectory (cm²/s), each with its block standard error."""
+    """Diffusion coefficients of one trajectory (cm²/s), each with its standard error.
+
+    ``D_blocks_cm2_s`` holds the D of each time block (block estimator) or of each ion
+    (per-ion estimator).
+    """
 
     D_cm2_s: float
     D_err_cm2_s: float

@@ -8,8 +8,9 @@ Steps per trajectory (see the modules for the physics):
    continuous paths (unwrapped columns checked, image flags applied, or minimum-image
    unwrapping) and removes framework drift;
 3. :func:`~lizrcl_tools.analysis.msd.compute_msd` gives the all-origin FFT MSD (x, y, z);
-4. :func:`~lizrcl_tools.analysis.diffusion.choose_fit_window` and
-   :func:`~lizrcl_tools.analysis.diffusion.fit_diffusion` give D, D_xy, D_z with block errors;
+4. :mod:`~lizrcl_tools.analysis.ionfit` (default: one window to half the run, errors from the
+   spread over ions) or :mod:`~lizrcl_tools.analysis.diffusion` (``estimator="blocks"``: a
+   window inside one of 5 time blocks, errors from the blocks) give D, D_xy, D_z ± err;
 5. :func:`~lizrcl_tools.analysis.conductivity.nernst_einstein_mS_cm` gives σ, with V from
    run.json ``volume_A3`` when present, else the mean box of the frames;
 6. :func:`~lizrcl_tools.analysis.diffusive.check_diffusive` decides whether the run is in the
@@ -37,6 +38,7 @@ from pathlib import Path
 from lizrcl_tools.analysis import arrhenius as arr
 from lizrcl_tools.analysis import diffusion as dif
 from lizrcl_tools.analysis import diffusive as dfv
+from lizrcl_tools.analysis import ionfit
 from lizrcl_tools.analysis.conductivity import nernst_einstein_mS_cm
 from lizrcl_tools.analysis.msd import MSDCurves, compute_msd
 from lizrcl_tools.analysis.sources import TrajectorySource, source_from_run_dir
@@ -46,6 +48,10 @@ from lizrcl_tools.keys import OXIDATION_STATES
 from lizrcl_tools.analysis.results import REFERENCE_T_K, ArrheniusResult, ConductivityResult, DiffusionResult
 
 CONDUCTIVITY_JSON = "conductivity.json"
+
+ESTIMATORS = ("ions", "blocks")
+"""Error estimators of D: ``ions`` (default) and ``blocks``."""
+DEFAULT_ESTIMATOR = "ions"
 
 
 class NotDiffusiveWarning(LizrclWarning):
@@ -58,8 +64,8 @@ METHODS = {
     "wrapped-only coordinates unwrapped frame to frame by the minimum image in fractional coordinates "
     "(refused when a step exceeds 0.35 of a box)",
     "axes": "D_xy = slope(MSD_x+MSD_y)/4, D_z = slope(MSD_z)/2, z = Cartesian z (layer normal of the layered cell)",
-    "fit_window": dif.WINDOW_RULE,
-    "uncertainty": dif.UNCERTAINTY_METHOD,
+    "fit_window": ionfit.ION_WINDOW_RULE,
+    "uncertainty": ionfit.ION_UNCERTAINTY,
     "conductivity": "Nernst-Einstein sigma = N q^2 D / (V k_B T) with the tracer D (Haven ratio 1); "
     "V from run.json volume_A3 when present, else the mean dump box",
     "arrhenius": arr.ARRHENIUS_METHOD + "; only temperatures whose runs are diffusive and sane",
@@ -68,6 +74,14 @@ METHODS = {
     "n_hops": dfv.HOPS_ESTIMATOR,
     "sigma_300K": "Nernst-Einstein with the extrapolated D(300 K) and N/V of the fitted run closest to 300 K",
 }
+
+
+def methods_for(estimator: str) -> dict[str, str]:
+    """The methods record of a result, with the window and error rules of ``estimator``."""
+    methods = dict(METHODS)
+    if estimator == "blocks":
+        methods["fit_window"], methods["uncertainty"] = dif.WINDOW_RULE, dif.UNCERTAINTY_METHOD
+    return methods
 
 
 def as_source(run: str | os.PathLike | TrajectorySource) -> TrajectorySource:
@@ -91,6 +105,7 @@ def analyze_run(
     progress: bool = True,
     hop_length_A: float = dfv.DEFAULT_HOP_LENGTH_A,
     slope_tolerance: float = dfv.DEFAULT_SLOPE_TOLERANCE,
+    estimator: str = DEFAULT_ESTIMATOR,
 ) -> tuple[DiffusionResult, MSDCurves]:
     """Diffusion coefficients, Nernst–Einstein σ and the diffusive-regime check of one trajectory.
 
@@ -108,6 +123,8 @@ def analyze_run(
         Show a progress bar while reading.
     hop_length_A, slope_tolerance : float
         Diffusive-regime criteria (:mod:`~lizrcl_tools.analysis.diffusive`).
+    estimator : str
+        ``ions`` (window to half the run, per-ion errors) or ``blocks`` (``n_blocks`` time blocks).
 
     Returns
     -------
@@ -116,14 +133,25 @@ def analyze_run(
     MSDCurves
         The MSD curves behind the fit.
     """
+    if estimator not in ESTIMATORS:
+        raise SetupError(f"unknown estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}")
     source = as_source(run)
     traj = read_mobile_trajectory(source, drift_correct=drift_correct, progress=progress)
     curves = compute_msd(traj.positions_A, traj.frame_interval_ps)
+    # one ion has no spread to take an error from
+    if estimator == "ions" and traj.n_mobile < 2:
+        estimator = "blocks"
     try:
-        window = dif.choose_fit_window(curves, n_blocks, fit_start_ps, fit_end_ps)
+        if estimator == "ions":
+            window = ionfit.choose_ion_window(curves, hop_length_A, fit_start_ps, fit_end_ps)
+        else:
+            window = dif.choose_fit_window(curves, n_blocks, fit_start_ps, fit_end_ps)
     except SetupError as exc:
         raise SetupError(f"{source.label}: {exc}") from exc
-    fit = dif.fit_diffusion(curves, traj.positions_A, window)
+    if estimator == "ions":
+        fit = ionfit.fit_diffusion_ions(curves, traj.positions_A, window)
+    else:
+        fit = dif.fit_diffusion(curves, traj.positions_A, window)
 
     if source.volume_A3 is not None:
         volume = source.volume_A3
@@ -177,6 +205,7 @@ def analyze_run(
         msd_fit_start_A2=check.msd_fit_start_A2,
         loglog_slope=check.loglog_slope if math.isfinite(check.loglog_slope) else None,
         n_hops=check.n_hops if math.isfinite(check.n_hops) else None,
+        estimator=estimator,
     )
     return result, curves
 
@@ -242,6 +271,7 @@ def analyze_runs(
     hop_length_A: float = dfv.DEFAULT_HOP_LENGTH_A,
     slope_tolerance: float = dfv.DEFAULT_SLOPE_TOLERANCE,
     fit_all: bool = False,
+    estimator: str = DEFAULT_ESTIMATOR,
 ) -> ConductivityResult:
     """Analyse trajectories at one or more temperatures; optionally write the outputs.
 
@@ -268,6 +298,8 @@ def analyze_runs(
         Diffusive-regime criteria (:mod:`~lizrcl_tools.analysis.diffusive`).
     fit_all : bool
         Put every temperature into the Arrhenius fit, diffusive or not (still flagged).
+    estimator : str
+        Error estimator of D: ``ions`` or ``blocks`` (:func:`analyze_run`).
 
     Returns
     -------
@@ -292,7 +324,8 @@ def analyze_runs(
     mobile = mobiles.pop()
 
     analysed = [
-        analyze_run(s, fit_start_ps, fit_end_ps, n_blocks, drift_correct, progress, hop_length_A, slope_tolerance)
+        analyze_run(s, fit_start_ps, fit_end_ps, n_blocks, drift_correct, progress, hop_length_A, slope_tolerance,
+                    estimator)
         for s in sources
     ]
     analysed.sort(key=lambda pair: pair[0].T_K)
@@ -307,7 +340,7 @@ def analyze_runs(
         temperatures=results,
         arrhenius=arrhenius,
         mobile=mobile,
-        methods=dict(METHODS),
+        methods=methods_for(estimator),
         arrhenius_note=note,
     )
     if out is not None:

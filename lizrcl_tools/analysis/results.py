@@ -55,7 +55,7 @@ class DiffusionResult:
     fit_rule : str
         How the window was chosen (the default rule, or "user override").
     n_blocks : int
-        Number of independent time blocks behind the standard errors.
+        Number of independent time blocks behind the standard errors (0: per-ion errors).
     n_mobile : int
         Number of mobile ions N.
     volume_A3 : float
@@ -99,6 +99,10 @@ class DiffusionResult:
         d ln MSD / d ln t over the fit window.
     n_hops : float or None
         Estimated hops behind D: N × 6 D t_run / ℓ².
+    estimator : str
+        Error estimator: ``ions`` (window to half the run, per-ion errors,
+        :mod:`~.ionfit`) or ``blocks`` (window inside one time block, block errors,
+        :mod:`~.diffusion`).
     """
 
     T_K: float
@@ -135,6 +139,7 @@ class DiffusionResult:
     msd_fit_start_A2: float | None = None
     loglog_slope: float | None = None
     n_hops: float | None = None
+    estimator: str = "blocks"
 
     # The contract's keys come first in the JSON so a person reading the file sees them first.
     _REQUIRED = ("T_K", "D_cm2_s", "D_err_cm2_s", "D_xy_cm2_s", "D_z_cm2_s", "sigma_mS_cm", "fit_window_ps")

@@ -32,13 +32,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="trajectory format if the name does not tell: lammpsdump, vasprun, xdatcar, extxyz, "
                            "traj, dcd, xtc, trr, or an MDAnalysis format code")
     fit = parser.add_argument_group("fit")
+    fit.add_argument("--estimator", choices=("ions", "blocks"), default="ions",
+                     help="ions (default): one fit window to half the run, starting where the MSD passes "
+                          "hop-length^2, error = spread of the per-ion D / sqrt(N); blocks: a window inside one "
+                          "of --n-blocks time blocks, error = spread over the blocks")
     fit.add_argument("--fit-start-ps", type=float, default=None,
-                     help="start of the MSD fit window in ps (default: max(0.1 T_b, 3 t_c, cage exit); "
+                     help="start of the MSD fit window in ps (default, ions: max(t_hop, 3 t_c, cage exit), "
+                          "t_hop = MSD reaches hop-length^2; blocks: max(0.1 T_b, 3 t_c, cage exit); "
                           "t_c = end of the ballistic regime)")
     fit.add_argument("--fit-end-ps", type=float, default=None,
-                     help="end of the MSD fit window in ps (default: 0.5 T_b; T_b = length / n_blocks)")
+                     help="end of the MSD fit window in ps (default, ions: half the run; blocks: 0.5 T_b, "
+                          "T_b = length / n_blocks)")
     fit.add_argument("--n-blocks", type=int, default=5,
-                     help="independent time blocks for the standard error of D (default 5)")
+                     help="independent time blocks for the standard error of D with --estimator blocks "
+                          "(default 5)")
     fit.add_argument("--hop-length", type=float, default=3.5, metavar="A",
                      help="shortest hop of the mobile ion, Å: a run is diffusive once MSD at the fit start "
                           "exceeds its square (default %(default)s, Li-Li in Li2ZrCl6)")
@@ -75,6 +82,7 @@ def _run(args: argparse.Namespace) -> int:
         hop_length_A=args.hop_length,
         slope_tolerance=args.slope_tolerance,
         fit_all=args.fit_all,
+        estimator=args.estimator,
     )
     print(format_table(result))
     print(f"wrote {args.out}/conductivity.json")

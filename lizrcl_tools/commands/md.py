@@ -92,6 +92,13 @@ def protocol_from_args(args: argparse.Namespace):
     return protocol
 
 
+def potential_name(args: argparse.Namespace, protocol) -> str | None:
+    """``--potential``, else MACE when ``--model`` is given, else the protocol's own choice."""
+    if args.potential is not None or args.model is not None:
+        return args.potential
+    return protocol.potential
+
+
 def describe(protocol, spec) -> str:
     """One paragraph stating what will run (printed before long runs)."""
     return (
@@ -140,7 +147,8 @@ def _run(args: argparse.Namespace) -> int:
     from lizrcl_tools.md.setup import resolve_potential, supercell_for, tune_process_for
 
     protocol = protocol_from_args(args)
-    spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, **dispersion_kwargs(args))
+    spec = resolve_potential(potential_name(args, protocol), args.model, dtype=args.mace_dtype,
+                             **dispersion_kwargs(args))
     tune_process_for(spec)
     atoms = supercell_for(read_structure(args.structure, min_distance_of(args)), protocol.n_atoms)
     print(describe(protocol, spec) + f"; {len(atoms)} atoms")

@@ -79,6 +79,9 @@ class MDProtocol:
         Length of each extension, ps (default ``nvt_ps``).
     target_rel_err : float
         Relative standard error of D at which an adaptive run stops.
+    potential : str or None
+        Potential the protocol is sized for (``fast``, ``mace``), used when none is chosen;
+        None: the command's default.
     """
 
     name: str
@@ -98,6 +101,7 @@ class MDProtocol:
     max_nvt_ps: float | None = None
     extend_nvt_ps: float | None = None
     target_rel_err: float = 0.2
+    potential: str | None = None
 
     def __post_init__(self) -> None:
         # NaN passes every "< 0" test and int(round(nan)) fails late, inside the run: check

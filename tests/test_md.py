@@ -260,9 +260,27 @@ def test_protocols():
     assert quick.with_overrides(nvt_ps=1.0, max_nvt_ps=2.0).adaptive
     with pytest.raises(SetupError, match="multiple of dump_every"):
         quick.with_overrides(chunk_steps=15)
+
+
+def test_standard_protocol_runs_the_fast_tier_unless_a_potential_is_chosen():
+    import argparse
+
+    from lizrcl_tools.commands.md import potential_name
+
+    standard, quick = get_protocol("standard"), get_protocol("quick")
+    # between the quick job's hot, short runs and the study's: cooler and longer than quick
+    assert max(standard.temperatures_K) <= min(quick.temperatures_K)
+    assert min(standard.temperatures_K) == max(get_protocol("paper").temperatures_K)
+    assert standard.adaptive and standard.max_nvt_ps >= 5 * standard.nvt_ps
+    assert standard.chunk_steps % standard.dump_every == 0
+    ns = argparse.Namespace
+    assert potential_name(ns(potential=None, model=None), standard) == "fast"
+    assert potential_name(ns(potential="mace", model=None), standard) == "mace"
+    assert potential_name(ns(potential=None, model="my.model"), standard) is None  # --model means MACE
+    assert potential_name(ns(potential=None, model=None), quick) is None  # the command's default
     with pytest.raises(SetupError, match="barostat"):
         quick.with_overrides(barostat="xyz")
-    with pytest.raises(SetupError, match="paper, quick|quick, paper"):
+    with pytest.raises(SetupError, match="quick, standard, paper"):
         get_protocol("slow")
 
 

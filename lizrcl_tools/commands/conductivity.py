@@ -56,19 +56,23 @@ def _run(args: argparse.Namespace) -> int:
     result, _ = run_conductivity(spec, protocol, args.output, structure=structure,
                                  progress=not args.no_progress and cluster is None, cluster=cluster)
     print(format_table(result))
-    if protocol.name == "quick":
-        print(estimate_banner(result))
+    if protocol.name in ("quick", "standard"):
+        print(estimate_banner(result, protocol.name))
     print(f"results: {args.output}/analysis/conductivity.json")
     return 0
 
 
-def estimate_banner(result) -> str:
-    """One line saying what the quick job's number is: an extrapolated estimate ± its error."""
+def estimate_banner(result, protocol: str = "quick") -> str:
+    """One line saying what the job's number is: an extrapolated estimate ± its error, or why none."""
     temps = "/".join(f"{r.T_K:g}" for r in result.temperatures)
+    what = ("ESTIMATE from hot, short runs at" if protocol == "quick"
+            else f"{protocol} protocol, runs at")
     fit = result.arrhenius
     if fit is None:
-        return (f"ESTIMATE from hot, short runs at {temps} K: no Arrhenius fit (needs two or "
-                "more temperatures), so no 300 K value")
-    return (f"ESTIMATE from hot, short runs at {temps} K, extrapolated to 300 K: "
+        n_diffusive = sum(1 for r in result.temperatures if r.diffusive is not False)
+        return (f"{what} {temps} K: no Arrhenius fit ({n_diffusive} diffusive temperature(s) of "
+                f"{len(result.temperatures)}; two or more needed), so no 300 K value")
+    return (f"{what} {temps} K, extrapolated to 300 K over the diffusive ones "
+            f"({'/'.join(f'{t:g}' for t in fit.temperatures_K)} K): "
             f"sigma(300 K) = {fit.sigma_300K_mS_cm:.3g} ± {fit.sigma_300K_err_mS_cm:.2g} mS/cm, "
             f"Ea = {fit.Ea_eV:.3f} ± {fit.Ea_err_eV:.3f} eV (1 standard error)")

@@ -54,6 +54,8 @@ def add_protocol_arguments(parser: argparse.ArgumentParser) -> None:
         "--protocol", choices=sorted(PROTOCOLS), default=DEFAULT_PROTOCOL,
         help="quick: an estimate from hot, short runs: 54 atoms, 1 ps NPT + 2-3 ps NVT (adaptive, err(D)/D <= 20%%) "
         "at 600/750/900 K (<= 15 min with the shipped MACE on 2 cores); "
+        "standard: the fast tier + D3 (unless --potential/--model), the converged cell, 5 ps NPT + 20-100 ps NVT "
+        "(adaptive, diffusive with err(D)/D <= 20%%) at 450/525/600 K; "
         "paper: 432 atoms, 10 ps NPT + 100 ps NVT at 300-450 K (default: %(default)s)",
     )
     g.add_argument("--n-atoms", type=int, help="target supercell size (0: use the cell as given)")

@@ -208,11 +208,19 @@ class MDProtocol:
         return data
 
 
+STANDARD_N_ATOMS = 108
+"""Cell of the ``standard`` protocol, from the convergence study in the module docstring."""
+
 PROTOCOLS: dict[str, MDProtocol] = {
     "quick": MDProtocol(
         name="quick", temperatures_K=(600.0, 750.0, 900.0), n_atoms=54,
         npt_ps=1.0, nvt_ps=2.0, dump_every=10, thermo_every=100, chunk_steps=500,
         max_nvt_ps=3.0, extend_nvt_ps=0.5, target_rel_err=0.2,
+    ),
+    "standard": MDProtocol(
+        name="standard", temperatures_K=(450.0, 525.0, 600.0), n_atoms=STANDARD_N_ATOMS,
+        npt_ps=5.0, nvt_ps=20.0, dump_every=50, thermo_every=1000, chunk_steps=1000,
+        max_nvt_ps=100.0, extend_nvt_ps=10.0, target_rel_err=0.2, potential="fast",
     ),
     "paper": MDProtocol(
         name="paper", temperatures_K=(300.0, 350.0, 400.0, 450.0), n_atoms=432,

@@ -141,6 +141,10 @@ def test_slurm_job_script_carries_the_block_and_the_worker_environment(tmp_path,
     assert lines.index(f"export {SESSION_ENV}=tag123") > path_line
     assert path_line < lines.index("source /opt/venv/bin/activate") < script.count("\n")
     assert script.index("source /opt/venv/bin/activate") < script.index("process_worker_pool.py")
+    # each worker gets the task's cores as its thread count (2 workers × all cores would oversubscribe);
+    # the user's init comes later, so a thread count set there wins
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        assert path_line < lines.index(f"export {name}=2") < lines.index("source /opt/venv/bin/activate")
 
 
 def test_damaged_checkpoint_is_skipped_with_a_warning(tmp_path):

@@ -19,25 +19,33 @@ SESSION_ENV = "LIZRCL_ENGINE_SESSION"
 interchange, worker pools and workers): how the processes of a killed driver are found."""
 
 
-def environment_lines(session: str) -> str:
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+"""Thread counts set to a task's cores in every worker: torch, LAMMPS' OpenMP styles and BLAS
+otherwise each take every core of the node, and N workers on N cores then run N² threads."""
+
+
+def environment_lines(session: str, threads: int = 1) -> str:
     """Shell lines that give workers this interpreter's ``bin/`` on PATH (Parsl's worker pool
-    script lives there), this checkout of lizrcl_tools on PYTHONPATH and the session tag."""
+    script lives there), this checkout of lizrcl_tools on PYTHONPATH, the session tag, and
+    ``threads`` (the stage's ``cores_per_task``) as their OpenMP/BLAS thread count."""
     bin_dir = Path(sys.executable).parent
     package_root = Path(lizrcl_tools.__file__).resolve().parents[1]
-    return (
-        f"export PATH={shlex.quote(str(bin_dir))}:$PATH\n"
-        f"export PYTHONPATH={shlex.quote(str(package_root))}${{PYTHONPATH:+:$PYTHONPATH}}\n"
-        f"export {SESSION_ENV}={shlex.quote(session)}\n"
-    )
+    lines = [
+        f"export PATH={shlex.quote(str(bin_dir))}:$PATH",
+        f"export PYTHONPATH={shlex.quote(str(package_root))}${{PYTHONPATH:+:$PYTHONPATH}}",
+        f"export {SESSION_ENV}={shlex.quote(session)}",
+    ]
+    lines += [f"export {name}={int(threads)}" for name in THREAD_VARIABLES]
+    return "\n".join(lines) + "\n"
 
 
 def make_provider(resources: StageResources, session: str) -> Any:
     """The Parsl execution provider of one stage block (local, Slurm or PBS Pro).
 
     The environment lines of :func:`environment_lines` come first in ``worker_init``, the
-    user's lines after them (so a user's ``source venv/bin/activate`` wins).
+    user's lines after them (so a user's ``source venv/bin/activate`` or thread count wins).
     """
-    init = environment_lines(session) + (resources.worker_init or "")
+    init = environment_lines(session, resources.cores_per_task) + (resources.worker_init or "")
     if resources.provider == "local":
         from parsl.providers import LocalProvider
 

@@ -1,6 +1,6 @@
 """MD protocols: small frozen dataclasses; every field can be overridden with :func:`dataclasses.replace`.
 
-Two are registered:
+Three are registered:
 
 ``paper``
     the SSW-NN study's production settings: 432-atom cell, 10 ps NPT then 100 ps NVT at
@@ -23,7 +23,22 @@ Two are registered:
     53–59 ms/step.) The Li cage at 600 K lasts ~0.6 ps (d ln MSD / d ln t ≈ 0.6 before it),
     so the fit window needs the longer segments there: a segment without a fit window never
     stops a run early.
-Both use a Nosé–Hoover thermostat with 100 fs damping and a Nosé–Hoover barostat with 1000 fs
+``standard``
+    the fast tier + D3 (``potential="fast"``; another potential with ``--potential``), a
+    108-atom cell (4 trigonal cells, orthohexagonal 10.95 × 18.97 × 11.92 Å), 450, 525 and
+    600 K, 5 ps NPT, then NVT of 20 ps extended by 10 ps at a time up to 100 ps until the Li D
+    is diffusive with err/D ≤ 20 %. The cell was set by a convergence study with criteria
+    written down before the runs: the smallest cell whose D(750 K) agrees with the 216-atom
+    cell's within 2 combined standard errors and 30 % (fast tier + D3, 5 ps NPT + 30 ps NVT;
+    per-ion errors). Measured D(750 K) × 10⁵ cm²/s: 54 atoms 5.39 ± 0.75 (2.0 σ, −28 %: fails),
+    108 atoms 6.40 ± 0.89 (0.9 σ, −14 %: passes), 216 atoms 7.47 ± 0.72. D still rises with the
+    cell (432 atoms was not run), so the standard cell may underestimate D by ~15 % or more.
+    The temperatures start at the study's top one (450 K) and stay below the quick job's, so
+    the extrapolation to 300 K is shorter; 450 K needs the longest runs (the Li MSD must pass
+    a hop length squared, ~12 Å², before the fit window starts). Cost with one core per
+    temperature (fast tier + D3, ~8 ms/step at 108 atoms alone on a core): at most
+    3 × 105,000 steps, ~40 min; ``--workers 2`` runs two temperatures at once.
+All use a Nosé–Hoover thermostat with 100 fs damping and a Nosé–Hoover barostat with 1000 fs
 damping at 1 bar, with x/y coupled (``couple xy``) so trigonal/layered cells keep their 120°
 angle while c relaxes freely.
 """

@@ -28,7 +28,7 @@ from lizrcl_tools.errors import LizrclError
 COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("build", "build Li–Zr–Cl crystal cells, mixed (LiCl)1-x(ZrCl4)x cells and supercells"),
     "vasp": ("vasp", "write VASP input folders from presets; collect VASP results as training data"),
-    "data": ("data", "import the study's LASP training set; statistics of a training file"),
+    "data": ("data", "import the study's LASP training set; statistics of a training file; frames of MD runs"),
     "md": ("md", "NPT then NVT molecular dynamics in LAMMPS, one restartable run folder per temperature"),
     "conductivity": ("conductivity", "Li+ diffusivity and conductivity of layered Li2ZrCl6: MD at several temperatures, then analysis"),
     "analyze": ("analyze", "Li MSD → D ± err, σ(T) by Nernst–Einstein, Arrhenius Ea and σ(300 K) from run folders"),
@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train a MACE potential (mace-torch) with Li–Zr–Cl defaults; error report and parity plots"),
     "distill": ("distill", "fit the fast tier (LAMMPS POD) to a teacher's labels, with self-learning rounds; model card"),
     "learn": ("learn", "self-learning loop from a YAML recipe: generate, select novel frames, label, train, evaluate; resumable"),
-    "evaluate": ("evaluate", "energy/force/stress RMSE of a MACE model on labelled frames, per composition and config_type"),
+    "evaluate": ("evaluate", "energy/force/stress RMSE of a MACE model or the fast tier on labelled frames, per composition and config_type"),
     "ssw": ("ssw", "stochastic surface walking global search in LAMMPS (minima database, resumable)"),
     "minima": ("minima", "table of SSW minima; export best N as CIF/extxyz; frames for labelling"),
     "pes-map": ("pes_map", "map of SSW minima: Steinhardt order parameter vs energy (paper Fig. S2)"),

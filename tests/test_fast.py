@@ -142,3 +142,75 @@ def test_cation_contact_frames_bring_each_cation_pair_into_range():
         low, high = CATION_CONTACT_A[(a, b)]
         assert low <= d[np.ix_(symbols == a, symbols == b)].min() <= high
         assert d.min() > 1.5  # the moved cation does not land on an anion
+
+
+def _own_labels_from_rotated_copies(frames, spec):
+    """Label each frame with the pair style, computed on a rotated copy with the atoms in reverse
+    order, then forces and stress turned back: a second path to the same numbers."""
+    from scipy.spatial.transform import Rotation
+
+    from lizrcl_tools.potential.lammps_calculator import LammpsCalculator
+
+    labelled = []
+    for k, frame in enumerate(frames):
+        rot = Rotation.from_euler("zyx", [0.3 + k, 0.7, -0.4]).as_matrix()
+        order = np.arange(len(frame))[::-1]
+        turned = frame[order]
+        turned.set_cell(frame.cell[:] @ rot.T, scale_atoms=False)
+        turned.positions = frame.positions[order] @ rot.T
+        turned.calc = LammpsCalculator(spec)
+        energy = turned.get_potential_energy()
+        forces = np.empty((len(frame), 3))
+        forces[order] = turned.get_forces() @ rot
+        s = turned.get_stress(voigt=False)
+        s = rot.T @ s @ rot
+        out = frame.copy()
+        out.info[keys.REF_ENERGY] = energy
+        out.arrays[keys.REF_FORCES] = forces
+        out.info[keys.REF_STRESS] = np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
+        labelled.append(out)
+    return labelled
+
+
+def test_evaluate_fast_tier_zero_on_own_labels_and_known_perturbation(fitted, tmp_path):
+    import ase.io
+    from ase.units import GPa
+
+    from lizrcl_tools.potential.evaluate import evaluate_file
+
+    folder, frames, _ = fitted
+    labelled = _own_labels_from_rotated_copies(frames[:6], pod.pod_potential(folder))
+    clean = tmp_path / "own.extxyz"
+    ase.io.write(clean, labelled)
+    report = evaluate_file(clean, model=folder, potential="fast", progress=False)
+    assert report["potential"] == "fast" and report["n_frames"] == 6
+    # round-off of the rotated descriptors only (the labels span eV/atom, eV/Å, GPa)
+    assert report["energy_rmse_meV_per_atom"] < 1e-4
+    assert report["force_rmse_eV_per_A"] < 1e-7
+    assert report["stress_rmse_GPa"] < 1e-7
+
+    # Known errors: energies 2 meV/atom too low in the labels, a Li-only force error with a known
+    # RMSE, and +0.3 GPa on xx of every stress.
+    rng = np.random.default_rng(5)
+    noise_li = []
+    for atoms in labelled:
+        atoms.info[keys.REF_ENERGY] -= 0.002 * len(atoms)
+        li = np.array(atoms.get_chemical_symbols()) == "Li"
+        delta = rng.normal(0.0, 0.05, (li.sum(), 3))
+        atoms.arrays[keys.REF_FORCES][li] += delta
+        noise_li.append(delta)
+        atoms.info[keys.REF_STRESS][0] += 0.3 * GPa
+    shifted = tmp_path / "shifted.extxyz"
+    ase.io.write(shifted, labelled)
+    report = evaluate_file(shifted, model=folder, potential="fast", progress=False)
+    noise = np.concatenate(noise_li)
+    n_components = 3 * sum(len(a) for a in labelled)
+    assert report["energy_rmse_meV_per_atom"] == pytest.approx(2.0, abs=1e-4)
+    assert report["energy_mean_error_meV_per_atom"] == pytest.approx(2.0, abs=1e-4)
+    assert report["force_rmse_eV_per_A"] == pytest.approx(np.sqrt(np.sum(noise**2) / n_components), rel=1e-5)
+    by_element = report["force_rmse_eV_per_A_by_element"]
+    assert by_element["Li"] == pytest.approx(np.sqrt(np.mean(noise**2)), rel=1e-5)
+    assert by_element["Cl"] < 1e-7
+    assert report["stress_rmse_GPa"] == pytest.approx(0.3 / np.sqrt(6), rel=1e-6)
+    with pytest.raises(SetupError, match="model folder"):
+        evaluate_file(shifted, model=tmp_path / "nothing", potential="fast", progress=False)

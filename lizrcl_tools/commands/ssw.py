@@ -57,8 +57,8 @@ def load_potential(name: str, model: str | None, dispersion: str | None = None,
     """PotentialSpec for a CLI choice: a registered name or a JSON file of ``PotentialSpec.to_dict()``.
 
     ``device`` (cpu, cuda, auto) is where the MACE pair style runs its model
-    (:func:`lizrcl_tools.md.setup.resolve_potential`); a JSON spec and the toy potential take
-    only ``cpu``.
+    (:func:`lizrcl_tools.md.setup.resolve_potential`); a JSON spec takes only ``cpu`` (its
+    pair_style line says where it runs), the CPU potentials refuse ``cuda``.
 
     ``dispersion`` (``none``, ``d3bj``, ``d3zero``; default
     :func:`~lizrcl_tools.potential.dispersion.default_dispersion` of the potential: d3bj for
@@ -72,9 +72,12 @@ def load_potential(name: str, model: str | None, dispersion: str | None = None,
     from lizrcl_tools.potential import PotentialSpec
     from lizrcl_tools.potential.dispersion import d3_settings, default_dispersion, overlay_dispersion
 
-    if device != "cpu" and (name.endswith(".json") or name == "toy-licl"):
-        raise SetupError(f"--device {device}: give the device inside the spec's pair_style line for "
-                         f"{name}; --device applies to --potential mace")
+    if device != "cpu" and name.endswith(".json"):
+        raise SetupError(f"--device {device}: a JSON spec carries its own pair_style line ({name}); "
+                         "write the device keyword there")
+    if device == "cuda" and name == "toy-licl":
+        raise SetupError("--device cuda: the toy-licl potential runs on the CPU in LAMMPS; only the "
+                         "MACE pair style has a GPU path")
     if name.endswith(".json"):
         try:
             spec = PotentialSpec.from_dict(json.loads(Path(name).read_text()))

@@ -281,7 +281,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=30, help="timed steps per path and size")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps (TorchScript and CUDA warm-up)")
     parser.add_argument("--quick", action="store_true",
-                        help="10 timed + 3 warm-up steps, at most 120 s per path (sized for ~5 min; not yet timed on a GPU)")
+                        help="10 timed + 3 warm-up steps, at most 120 s per path (sized for ~5 min; "
+                        "not yet timed on a GPU)")
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
                         help="cpu: a dry run of this script's own code on a machine without a GPU")
     parser.add_argument("--child-timeout", type=float, default=600.0, help="seconds per path (all sizes)")

@@ -53,12 +53,42 @@ std::string symbol_of(int64_t z)
   return "Z=" + std::to_string(z);
 }
 
-// Copy a host buffer into a fresh tensor of the requested dtype.
-torch::Tensor to_tensor(std::vector<double> &data, int64_t rows, int64_t cols, torch::Dtype dtype)
+// Copy a host buffer into a fresh tensor of the requested dtype on `device` (one copy: on the
+// CPU the dtype conversion, on a GPU the host-to-device transfer with the conversion).
+torch::Tensor to_tensor(std::vector<double> &data, int64_t rows, int64_t cols, torch::Dtype dtype,
+                        const torch::Device &device)
 {
-  if (rows == 0) return torch::zeros({0, cols}, torch::TensorOptions().dtype(dtype));
+  if (rows == 0) return torch::zeros({0, cols}, torch::TensorOptions().dtype(dtype).device(device));
   auto view = torch::from_blob(data.data(), {rows, cols}, torch::TensorOptions().dtype(torch::kFloat64));
-  return view.to(dtype, /*non_blocking=*/false, /*copy=*/true);
+  return view.to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+}
+
+// Set by plugin_build.py from the torch wheel the plugin is compiled against; a hand build
+// (CMakeLists.txt) may leave them out.
+#ifndef LIZRCL_TORCH_VERSION
+#define LIZRCL_TORCH_VERSION "unknown"
+#endif
+#ifndef LIZRCL_TORCH_CUDA
+#define LIZRCL_TORCH_CUDA "unknown"
+#endif
+
+// Why torch offers no CUDA device here, for the error and log messages.
+std::string no_cuda_reason()
+{
+  const std::string version = LIZRCL_TORCH_VERSION;
+  const std::string cuda = LIZRCL_TORCH_CUDA;
+  if (cuda.empty())
+    return fmt::format("torch {} is a CPU-only build; install a CUDA build of torch and rebuild "
+                       "the plugin ('lizrcl plugin build')",
+                       version);
+  if (cuda == "unknown")
+    return fmt::format("torch {}: torch::cuda::is_available() is false (a CPU-only build, or no "
+                       "GPU/driver visible)",
+                       version);
+  return fmt::format("torch {} is built with CUDA {} but torch::cuda::is_available() is false: "
+                     "no GPU or driver visible to this process (check nvidia-smi and "
+                     "CUDA_VISIBLE_DEVICES)",
+                     version, cuda);
 }
 
 // Call add_edge(i, j) for every pair in the neighbour lists of the first n_centres entries
@@ -135,25 +165,77 @@ void PairMACELizrcl::allocate()
 
 void PairMACELizrcl::settings(int narg, char **arg)
 {
-  if (narg > 1)
-    error->all(FLERR,
-               "pair_style mace/lizrcl takes at most one keyword "
-               "(no_domain_decomposition or domain_decomposition), got {} arguments starting "
-               "with '{}'",
-               narg, arg[0]);
   requested_mode = Mode::AUTO;
-  if (narg == 1) {
-    const std::string word = arg[0];
-    if (word == "no_domain_decomposition")
-      requested_mode = Mode::SINGLE;
-    else if (word == "domain_decomposition")
-      requested_mode = Mode::GHOST;
-    else
+  bool mode_given = false;
+  std::string request = "cpu";
+  bool device_given = false;
+  for (int iarg = 0; iarg < narg; ++iarg) {
+    const std::string word = arg[iarg];
+    if (word == "no_domain_decomposition" || word == "domain_decomposition") {
+      if (mode_given)
+        error->all(FLERR, "pair_style mace/lizrcl: graph mode given twice (second: '{}')", word);
+      mode_given = true;
+      requested_mode = word == "domain_decomposition" ? Mode::GHOST : Mode::SINGLE;
+    } else if (word == "device") {
+      if (iarg + 1 >= narg)
+        error->all(FLERR, "pair_style mace/lizrcl: keyword 'device' needs a value: cpu, cuda or auto");
+      if (device_given) error->all(FLERR, "pair_style mace/lizrcl: keyword 'device' given twice");
+      device_given = true;
+      request = arg[++iarg];
+      if (request != "cpu" && request != "cuda" && request != "auto")
+        error->all(FLERR,
+                   "pair_style mace/lizrcl: unknown device '{}' (known: cpu, cuda, auto)", request);
+    } else {
       error->all(FLERR,
                  "Unknown pair_style mace/lizrcl keyword '{}' (known: no_domain_decomposition, "
-                 "domain_decomposition)",
+                 "domain_decomposition, device cpu|cuda|auto)",
                  word);
+    }
   }
+  select_device(request);
+}
+
+int PairMACELizrcl::node_local_rank()
+{
+  // Ranks that share memory share a node (MPI-3); unlike launcher variables
+  // (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID, ...) this holds under any launcher.
+  MPI_Comm node;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
+  int rank = 0;
+  MPI_Comm_rank(node, &rank);
+  MPI_Comm_free(&node);
+  return rank;
+}
+
+void PairMACELizrcl::select_device(const std::string &request)
+{
+  // Collective over the partition, so called by every rank before any rank can stop below.
+  const int local_rank = request != "cpu" ? node_local_rank() : 0;
+  const bool cuda = request != "cpu" && torch::cuda::is_available();
+  // error->one: whether a GPU is visible is a property of each process, not of the input.
+  if (request == "cuda" && !cuda)
+    error->one(FLERR, "pair_style mace/lizrcl device cuda: no CUDA device for torch: {}",
+               no_cuda_reason());
+  if (cuda) {
+    const int n_devices = static_cast<int>(torch::cuda::device_count());
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % n_devices));
+    if (comm->me == 0)
+      utils::logmesg(lmp,
+                     "mace/lizrcl: device {} -> cuda ({} CUDA device(s) visible; each MPI rank "
+                     "uses cuda:(node-local rank % {}); rank 0 on {})\n",
+                     request, n_devices, n_devices, device.str());
+  } else {
+    device = torch::Device(torch::kCPU);
+    if (comm->me == 0) {
+      if (request == "auto")
+        utils::logmesg(lmp, "mace/lizrcl: device auto -> cpu ({})\n", no_cuda_reason());
+      else
+        utils::logmesg(lmp, "mace/lizrcl: device cpu\n");
+    }
+  }
+  device_request = request;
+  // pair_style given again after pair_coeff keeps the loaded model: move it.
+  if (model_loaded) model.to(device);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -175,7 +257,7 @@ void PairMACELizrcl::coeff(int narg, char **arg)
   if (!platform::file_is_readable(model_file))
     error->all(FLERR, "MACE model file '{}' does not exist or is not readable", model_file);
   try {
-    model = torch::jit::load(model_file, torch::kCPU);
+    model = torch::jit::load(model_file, device);
   } catch (const c10::Error &exc) {
     error->all(FLERR,
                "Cannot load MACE model file '{}' as TorchScript (export it first with "
@@ -226,7 +308,8 @@ void PairMACELizrcl::coeff(int narg, char **arg)
   r_max = model.attr("r_max").toTensor().item<double>();
   r_max_sq = r_max * r_max;
   num_interactions = model.attr("num_interactions").toTensor().item<int64_t>();
-  auto z_tensor = model.attr("atomic_numbers").toTensor().to(torch::kInt64).contiguous();
+  auto z_tensor =
+      model.attr("atomic_numbers").toTensor().to(torch::kCPU, torch::kInt64).contiguous();
   model_z.assign(z_tensor.data_ptr<int64_t>(), z_tensor.data_ptr<int64_t>() + z_tensor.numel());
 
   std::string model_elements;
@@ -260,10 +343,10 @@ void PairMACELizrcl::coeff(int narg, char **arg)
     std::string mapping;
     for (int t = 1; t <= ntypes; ++t) mapping += fmt::format(" {}->{}", t, arg[2 + t]);
     utils::logmesg(lmp,
-                   "mace/lizrcl: model '{}' ({}, r_max {} A, {} interactions, elements {}); "
-                   "types{}\n",
+                   "mace/lizrcl: model '{}' ({}, r_max {} A, {} interactions, elements {}) "
+                   "on {}; types{}\n",
                    model_file, model_dtype == torch::kFloat64 ? "float64" : "float32", r_max,
-                   num_interactions, model_elements, mapping);
+                   num_interactions, model_elements, device.str(), mapping);
   }
 }
 
@@ -373,7 +456,7 @@ torch::Tensor PairMACELizrcl::node_attributes(int n_nodes)
   std::vector<double> onehot(static_cast<std::size_t>(n_nodes) * n_elem, 0.0);
   const int *type = atom->type;
   for (int i = 0; i < n_nodes; ++i) onehot[i * n_elem + type_column[type[i]]] = 1.0;
-  return to_tensor(onehot, n_nodes, n_elem, model_dtype);
+  return to_tensor(onehot, n_nodes, n_elem, model_dtype, device);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -404,14 +487,16 @@ void PairMACELizrcl::compute(int eflag, int vflag)
   const int nlocal = atom->nlocal;
   const int64_t n_edges = static_cast<int64_t>(g.senders.size());
 
-  const auto f_opts = torch::TensorOptions().dtype(model_dtype);
-  const auto i_opts = torch::TensorOptions().dtype(torch::kInt64);
+  const auto f_opts = torch::TensorOptions().dtype(model_dtype).device(device);
+  const auto i_host = torch::TensorOptions().dtype(torch::kInt64);
+  const auto i_opts = torch::TensorOptions().dtype(torch::kInt64).device(device);
   const auto t1 = clock::now();
 
+  // Inputs are assembled on the host and each copied to the device once.
   std::vector<int64_t> edges(g.senders);
   edges.insert(edges.end(), g.receivers.begin(), g.receivers.end());
   auto edge_index = n_edges > 0
-      ? torch::from_blob(edges.data(), {2, n_edges}, i_opts).clone()
+      ? torch::from_blob(edges.data(), {2, n_edges}, i_host).to(device, torch::kInt64, false, true)
       : torch::zeros({2, 0}, i_opts);
 
   // Cell rows are the LAMMPS box vectors a, b, c, so that shifts = unit_shifts @ cell.
@@ -422,17 +507,17 @@ void PairMACELizrcl::compute(int eflag, int vflag)
   std::fill(local_mask.begin(), local_mask.begin() + nlocal, 1.0);
 
   c10::Dict<std::string, torch::Tensor> input;
-  input.insert("positions", to_tensor(g.positions, n_nodes, 3, model_dtype));
+  input.insert("positions", to_tensor(g.positions, n_nodes, 3, model_dtype, device));
   input.insert("node_attrs", node_attributes(n_nodes));
   input.insert("edge_index", edge_index);
-  input.insert("shifts", to_tensor(g.shifts, n_edges, 3, model_dtype));
-  input.insert("unit_shifts", to_tensor(g.unit_shifts, n_edges, 3, model_dtype));
-  input.insert("cell", to_tensor(cell_rows, 3, 3, model_dtype));
+  input.insert("shifts", to_tensor(g.shifts, n_edges, 3, model_dtype, device));
+  input.insert("unit_shifts", to_tensor(g.unit_shifts, n_edges, 3, model_dtype, device));
+  input.insert("cell", to_tensor(cell_rows, 3, 3, model_dtype, device));
   input.insert("batch", torch::zeros({n_nodes}, i_opts));
-  input.insert("ptr", torch::tensor({int64_t(0), int64_t(n_nodes)}, i_opts));
+  input.insert("ptr", torch::tensor({int64_t(0), int64_t(n_nodes)}, i_host).to(device));
   input.insert("weight", torch::ones({1}, f_opts));
 
-  auto mask = to_tensor(local_mask, n_nodes, 1, model_dtype).reshape({n_nodes});
+  auto mask = to_tensor(local_mask, n_nodes, 1, model_dtype, device).reshape({n_nodes});
   const bool want_virial = vflag_global != 0;
 
   const auto t2 = clock::now();
@@ -440,11 +525,15 @@ void PairMACELizrcl::compute(int eflag, int vflag)
   try {
     output = model.forward({input, mask, want_virial}).toGenericDict();
   } catch (const c10::Error &exc) {
-    error->one(FLERR, "MACE model '{}' failed: {}", model_file, exc.what_without_backtrace());
+    error->one(FLERR, "MACE model '{}' failed on {}: {}", model_file, device.str(),
+               exc.what_without_backtrace());
   }
+  // Kernels run asynchronously on a GPU: wait, so the profile charges them to forward.
+  if (profile && device.is_cuda()) torch::cuda::synchronize(device.index());
   const auto t3 = clock::now();
 
-  auto forces = output.at("forces").toTensor().to(torch::kFloat64).contiguous();
+  // Results come back to the host as float64 (a no-op for a float64 model on the CPU).
+  auto forces = output.at("forces").toTensor().to(torch::kCPU, torch::kFloat64).contiguous();
   const double *fp = forces.data_ptr<double>();
   double **f = atom->f;
   // Ghost-node mode: forces on ghosts are summed onto their owners by reverse communication.
@@ -457,13 +546,18 @@ void PairMACELizrcl::compute(int eflag, int vflag)
   if (eflag_global) eng_vdwl += output.at("total_energy_local").toTensor().item<double>();
 
   if (eflag_atom) {
-    auto node_energy = output.at("node_energy").toTensor().to(torch::kFloat64).contiguous();
+    auto node_energy =
+        output.at("node_energy").toTensor().to(torch::kCPU, torch::kFloat64).contiguous();
     const double *ep = node_energy.data_ptr<double>();
     for (int i = 0; i < nlocal; ++i) eatom[i] += ep[i];
   }
 
   if (want_virial) {
-    auto vir = output.at("virials").toTensor().to(torch::kFloat64).reshape({3, 3}).contiguous();
+    auto vir = output.at("virials")
+                   .toTensor()
+                   .to(torch::kCPU, torch::kFloat64)
+                   .reshape({3, 3})
+                   .contiguous();
     const double *v = vir.data_ptr<double>();
     virial[0] += v[0];
     virial[1] += v[4];

@@ -3,7 +3,7 @@
    wheel.
 
    Usage:
-     pair_style mace/lizrcl [no_domain_decomposition | domain_decomposition]
+     pair_style mace/lizrcl [no_domain_decomposition | domain_decomposition] [device cpu|cuda|auto]
      pair_coeff * * model-lammps.pt Li Zr Cl
 
    Modes:
@@ -14,6 +14,17 @@
      domain_decomposition     graph nodes = local + ghost atoms, energy summed over local atoms,
                               forces on ghosts reverse-communicated (needs newton on)
 
+   Device (default cpu):
+     device cpu               model and tensors on the CPU
+     device cuda              each MPI rank puts the model on cuda:(node-local rank % visible
+                              devices); the node-local rank is the rank in
+                              MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED). The graph is built
+                              on the CPU and its tensors copied to the device once per step;
+                              energy, forces and virial are copied back. An error if torch in this
+                              process has no usable CUDA device.
+     device auto              cuda when torch has a usable CUDA device, else cpu; the choice is
+                              written to the log.
+
    Units: metal (eV, Angstrom). */
 
 #ifndef LMP_PAIR_MACE_LIZRCL_H
@@ -22,6 +33,7 @@
 #include "pair.h"
 
 #include <torch/csrc/jit/python/update_graph_executor_opt.h>
+#include <torch/cuda.h>
 #include <torch/script.h>
 
 #include <cstdint>
@@ -58,6 +70,9 @@ class PairMACELizrcl : public Pair {
   Mode requested_mode = Mode::AUTO;
   bool ghost_nodes = false;    // mode resolved in init_style()
 
+  std::string device_request = "cpu";     // the pair_style keyword value: cpu, cuda or auto
+  torch::Device device{torch::kCPU};      // where the model and its inputs live (settings())
+
   torch::jit::script::Module model;
   bool model_loaded = false;
   std::string model_file;
@@ -76,6 +91,8 @@ class PairMACELizrcl : public Pair {
   double t_graph = 0.0, t_inputs = 0.0, t_forward = 0.0, t_outputs = 0.0;
 
   void allocate();
+  void select_device(const std::string &request);
+  int node_local_rank();
   void build_single_rank_graph(Graph &);
   void build_ghost_node_graph(Graph &);
   torch::Tensor node_attributes(int n_nodes);

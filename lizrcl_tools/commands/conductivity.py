@@ -9,8 +9,8 @@ from lizrcl_tools.commands._common import (
     add_cluster_arguments, add_min_distance_argument, cluster_of, min_distance_of,
 )
 from lizrcl_tools.commands.md import (
-    add_potential_arguments, add_protocol_arguments, describe, dispersion_kwargs, potential_name,
-    protocol_from_args, read_structure,
+    add_potential_arguments, add_protocol_arguments, check_local_device, describe, dispersion_kwargs,
+    potential_name, protocol_from_args, read_structure,
 )
 
 
@@ -36,7 +36,11 @@ def _run(args: argparse.Namespace) -> int:
     from lizrcl_tools.md.workflow import run_conductivity
 
     protocol = protocol_from_args(args)
+    cluster = cluster_of(args)
+    if cluster is None:  # tasks sent elsewhere are checked by the pair style where they run
+        check_local_device(args)
     spec = resolve_potential(potential_name(args, protocol), args.model, dtype=args.mace_dtype,
+                             device=args.device,
                              **dispersion_kwargs(args))
     tune_process_for(spec)
     print(describe(protocol, spec) + f"; T = {', '.join(f'{t:g}' for t in protocol.temperatures_K)} K")
@@ -45,12 +49,12 @@ def _run(args: argparse.Namespace) -> int:
               "numbers are not Li2ZrCl6 physics (shipped MACE model: --potential mace)")
     if protocol.name == "quick":
         print("quick protocol: an ESTIMATE from hot, short runs (small cell, high temperatures, "
-              "picoseconds of MD), reported with its error bar; use --protocol paper for the "
-              "study's settings")
+              "picoseconds of MD), reported with its error bar; --protocol standard (fast tier, "
+              "108 atoms, 450-600 K, ~40 min on 2 cores) for a sigma(300 K) from diffusive runs, "
+              "--protocol paper for the study's settings")
     structure = args.structure
     if Path(structure).is_file():  # checked here, where --min-distance is known
         structure = read_structure(structure, min_distance_of(args))
-    cluster = cluster_of(args)
     if cluster is not None:
         print(f"temperatures as parallel tasks (Parsl): {cluster.source}")
     result, _ = run_conductivity(spec, protocol, args.output, structure=structure,

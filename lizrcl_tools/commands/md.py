@@ -9,7 +9,8 @@ from lizrcl_tools.commands._common import add_min_distance_argument, min_distanc
 
 
 def add_potential_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--potential`` / ``--model`` / ``--dispersion`` (shared with ``lizrcl conductivity``)."""
+    """``--potential`` / ``--model`` / ``--mace-dtype`` / ``--device`` / ``--dispersion``
+    (shared by md, conductivity and neb; ssw adds ``--device`` and ``--dispersion``)."""
     from lizrcl_tools.md.setup import DEFAULT_POTENTIAL, POTENTIALS
 
     parser.add_argument(
@@ -19,7 +20,28 @@ def add_potential_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, metavar="PATH", help="MACE model file (implies --potential mace)")
     parser.add_argument("--mace-dtype", choices=("float32", "float64"), default="float32",
                         help="MACE precision in LAMMPS (default: %(default)s, ~2x faster than float64 on CPU)")
+    add_device_argument(parser)
     add_dispersion_arguments(parser)
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """``--device {cpu,cuda,auto}``: where the MACE pair style runs its model."""
+    from lizrcl_tools.potential.spec import DEVICES
+
+    parser.add_argument(
+        "--device", choices=DEVICES, default="cpu",
+        help="where the MACE pair style runs the model: cuda = a GPU per MPI rank (needs a CUDA "
+        "build of torch; built but not yet measured on a GPU), auto = cuda if torch has one, else "
+        "cpu (the choice is in the LAMMPS log); recorded in run.json (default: %(default)s)",
+    )
+
+
+def check_local_device(args: argparse.Namespace) -> None:
+    """Stop before anything is written when ``--device cuda`` cannot work in this process."""
+    if getattr(args, "device", "cpu") == "cuda" and (args.potential in (None, "mace") or args.model):
+        from lizrcl_tools.potential.mace_plugin import check_device
+
+        check_device("cuda")
 
 
 def add_dispersion_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +130,7 @@ def describe(protocol, spec) -> str:
         f"{protocol.pressure_bar:g} bar, pdamp {protocol.pdamp_fs:g} fs) + {_nvt_length(protocol)} NVT "
         f"(Nose-Hoover, tdamp {protocol.tdamp_fs:g} fs), step {protocol.timestep_fs:g} fs, "
         f"frame every {protocol.dump_every} steps, seed {protocol.seed}; potential {spec.name}"
+        + (f" on device {device}" if (device := spec.metadata.get("device", "cpu")) != "cpu" else "")
     )
 
 
@@ -149,7 +172,9 @@ def _run(args: argparse.Namespace) -> int:
     from lizrcl_tools.md.setup import resolve_potential, supercell_for, tune_process_for
 
     protocol = protocol_from_args(args)
+    check_local_device(args)
     spec = resolve_potential(potential_name(args, protocol), args.model, dtype=args.mace_dtype,
+                             device=args.device,
                              **dispersion_kwargs(args))
     tune_process_for(spec)
     atoms = supercell_for(read_structure(args.structure, min_distance_of(args)), protocol.n_atoms)

@@ -45,7 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Resolve the potential, run the band(s), print barriers."""
-    from lizrcl_tools.commands.md import dispersion_kwargs
+    from lizrcl_tools.commands.md import check_local_device, dispersion_kwargs
     from lizrcl_tools.errors import SetupError
     from lizrcl_tools.md.setup import resolve_potential, tune_process_for
     from lizrcl_tools.neb.report import format_table
@@ -54,7 +54,9 @@ def handle(args: argparse.Namespace) -> int:
         raise SetupError("give either two structure files (initial, final) or --study-paths")
     if args.structures and len(args.structures) != 2:
         raise SetupError(f"a hop needs two structures (initial, final), got {len(args.structures)}")
-    spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, **dispersion_kwargs(args))
+    check_local_device(args)
+    spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, device=args.device,
+                             **dispersion_kwargs(args))
     tune_process_for(spec)
     common = {"n_images": args.images, "fmax": args.fmax, "max_steps": args.max_steps}
     if args.study_paths:
@@ -72,7 +74,8 @@ def handle(args: argparse.Namespace) -> int:
 
             bare = None
             if spec.metadata.get("dispersion", {}).get("method", "none") != "none":
-                bare = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, dispersion="none")
+                bare = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, dispersion="none",
+                                         device=args.device)
             records = add_teacher(args.output, records, args.teacher, bare_spec=bare, log=print)
         print(f"\npotential: {spec.name}; barrier Ea and reaction energy ΔE in eV (study: DFT, Note S1)")
         print(format_table(records))

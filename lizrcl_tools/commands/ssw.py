@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lizrcl_tools.commands._common import add_min_distance_argument, min_distance_of
-from lizrcl_tools.commands.md import add_dispersion_arguments
+from lizrcl_tools.commands.md import add_device_argument, add_dispersion_arguments, check_local_device
 
 _POTENTIALS = ("classical", "mace", "toy-licl")
 
@@ -25,6 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "the shipped model, ~30-40 s per step for 27 atoms on one core; classical is "
                         "the rigid-ion test potential)")
     parser.add_argument("--model", help="MACE model file (for --potential mace)")
+    add_device_argument(parser)
     add_dispersion_arguments(parser)
     add_min_distance_argument(parser)
     parser.add_argument("--fixed-cell", action="store_true", help="keep the cell fixed (default: variable cell)")
@@ -51,8 +52,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def load_potential(name: str, model: str | None, dispersion: str | None = None,
-                   d3_cutoff_A: float | None = None, d3_cn_cutoff_A: float | None = None):
+                   d3_cutoff_A: float | None = None, d3_cn_cutoff_A: float | None = None,
+                   device: str = "cpu"):
     """PotentialSpec for a CLI choice: a registered name or a JSON file of ``PotentialSpec.to_dict()``.
+
+    ``device`` (cpu, cuda, auto) is where the MACE pair style runs its model
+    (:func:`lizrcl_tools.md.setup.resolve_potential`); a JSON spec takes only ``cpu`` (its
+    pair_style line says where it runs), the CPU potentials refuse ``cuda``.
 
     ``dispersion`` (``none``, ``d3bj``, ``d3zero``; default
     :func:`~lizrcl_tools.potential.dispersion.default_dispersion` of the potential: d3bj for
@@ -66,6 +72,12 @@ def load_potential(name: str, model: str | None, dispersion: str | None = None,
     from lizrcl_tools.potential import PotentialSpec
     from lizrcl_tools.potential.dispersion import d3_settings, default_dispersion, overlay_dispersion
 
+    if device != "cpu" and name.endswith(".json"):
+        raise SetupError(f"--device {device}: a JSON spec carries its own pair_style line ({name}); "
+                         "write the device keyword there")
+    if device == "cuda" and name == "toy-licl":
+        raise SetupError("--device cuda: the toy-licl potential runs on the CPU in LAMMPS; only the "
+                         "MACE pair style has a GPU path")
     if name.endswith(".json"):
         try:
             spec = PotentialSpec.from_dict(json.loads(Path(name).read_text()))
@@ -83,7 +95,7 @@ def load_potential(name: str, model: str | None, dispersion: str | None = None,
         from lizrcl_tools.md.setup import resolve_potential
 
         return resolve_potential(name, model, dispersion=dispersion, d3_cutoff_A=d3_cutoff_A,
-                                 d3_cn_cutoff_A=d3_cn_cutoff_A)
+                                 d3_cn_cutoff_A=d3_cn_cutoff_A, device=device)
     raise SetupError(f"unknown potential {name!r}; choose one of {', '.join(_POTENTIALS)} or a .json spec")
 
 
@@ -99,6 +111,8 @@ def _ssw(args: argparse.Namespace) -> int:
     if Path(args.checkpoint).exists():
         walker = SSWWalker.resume(args.checkpoint, db=args.db, seed=args.seed)
         print(f"resuming {args.checkpoint} at step {walker.state.step} (seed {walker.seed})")
+        if args.device != "cpu":
+            print(f"--device {args.device} ignored: a resumed walk keeps the potential of its checkpoint")
     else:
         if not args.structure:
             raise SetupError("a starting structure is needed for a new walk")
@@ -107,7 +121,9 @@ def _ssw(args: argparse.Namespace) -> int:
             ds_cell=args.ds_cell, temperature_K=args.temperature, pressure_GPa=args.pressure,
             force_tol=args.force_tol, stress_tol_GPa=args.stress_tol, bias_relax_steps=args.bias_relax_steps,
             dimer_rotations=args.dimer_rotations)
-        spec = load_potential(args.potential, args.model, args.dispersion, args.d3_cutoff, args.d3_cn_cutoff)
+        check_local_device(args)
+        spec = load_potential(args.potential, args.model, args.dispersion, args.d3_cutoff, args.d3_cn_cutoff,
+                              device=args.device)
         seed = 0 if args.seed is None else args.seed
         walker = SSWWalker(read_structure(args.structure, min_distance=min_distance_of(args)), spec, args.db, params, seed, args.checkpoint,
                            max_force_calls=args.max_force_calls)

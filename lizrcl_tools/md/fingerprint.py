@@ -40,19 +40,38 @@ def _without_folders(line: str) -> str:
     return " ".join(PurePath(w).name if "/" in w else w for w in line.split())
 
 
+def _without_device(line: str) -> str:
+    # Where the model runs (``device cpu|cuda|auto`` of mace/lizrcl) is not what it computes:
+    # a run started on the CPU may be resumed on a GPU and the other way round.
+    words = line.split()
+    if not words or words[0] != "pair_style":
+        return line
+    kept, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == "device":
+            skip = True
+        else:
+            kept.append(word)
+    return " ".join(kept)
+
+
 def potential_sha256(spec: PotentialSpec) -> str:
     """sha256 of everything LAMMPS is told about the interaction plus the model file's sha256.
 
     Covers element → type order, atom style, Newton setting, ``pre_commands`` and
     ``all_commands()`` (pair styles, coefficients, dispersion overlays, charges), with folder
-    names stripped from paths, and ``spec.metadata["sha256"]`` (the model file) when present.
+    names stripped from paths and the MACE pair style's ``device`` keyword left out (where a
+    model runs is not a different potential), and ``spec.metadata["sha256"]`` (the model file)
+    when present.
     """
     payload = {
         "elements": list(spec.elements),
         "atom_style": spec.atom_style,
         "newton": spec.newton,
         "pre_commands": [_without_folders(c) for c in spec.pre_commands],
-        "commands": [_without_folders(c) for c in spec.all_commands()],
+        "commands": [_without_folders(_without_device(c)) for c in spec.all_commands()],
         "model_sha256": spec.metadata.get("sha256"),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

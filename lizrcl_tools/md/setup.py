@@ -11,6 +11,7 @@ from ase import Atoms
 from lizrcl_tools.errors import SetupError
 from lizrcl_tools.keys import ELEMENTS
 from lizrcl_tools.potential import PotentialSpec
+from lizrcl_tools.potential.spec import device_keyword
 
 DEFAULT_POTENTIAL = "mace"
 """Potential used when neither ``--potential`` nor ``--model`` is given: the shipped MACE model.
@@ -19,9 +20,20 @@ DEFAULT_POTENTIAL = "mace"
 same pipeline, but its numbers are not Li2ZrCl6 physics."""
 
 
-def _classical(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSpec:
+def _cpu_only(name: str, device: str) -> None:
+    # Classical and POD pair styles are LAMMPS CPU code: "auto" means the CPU for them, an
+    # explicit "cuda" is a request that cannot be met.
+    if device == "cuda":
+        raise SetupError(
+            f"--device cuda: the {name} potential runs on the CPU in LAMMPS; only the MACE pair "
+            "style has a GPU path (use --device cpu or auto)"
+        )
+
+
+def _classical(model: str | None, elements: Sequence[str], dtype: str, device: str = "cpu") -> PotentialSpec:
     from lizrcl_tools.potential.classical import classical_potential
 
+    _cpu_only("classical", device)
     if model is not None:
         raise SetupError("--model is for MACE models; the classical potential takes no model file")
     return classical_potential(elements)
@@ -43,7 +55,7 @@ alone (tested: identical energies and forces on the crystal). Models that carry 
 term (the shipped one does) get no second wall. Recorded in run.json."""
 
 
-def _mace(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSpec:
+def _mace(model: str | None, elements: Sequence[str], dtype: str, device: str = "cpu") -> PotentialSpec:
     try:
         from lizrcl_tools.potential import mace_plugin
     except ImportError as exc:
@@ -58,22 +70,23 @@ def _mace(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSp
                 "or use --potential classical"
             )
     return mace_plugin.mace_potential(
-        model, tuple(elements), dtype=dtype, core_repulsion_A=MACE_CORE_REPULSION_A
+        model, tuple(elements), dtype=dtype, core_repulsion_A=MACE_CORE_REPULSION_A, device=device
     )
 
 
-def _fast(model: str | None, elements: Sequence[str], dtype: str) -> PotentialSpec:
+def _fast(model: str | None, elements: Sequence[str], dtype: str, device: str = "cpu") -> PotentialSpec:
     from lizrcl_tools.potential.pod import fast_potential
 
+    _cpu_only("fast (POD)", device)
     return fast_potential(model, elements)
 
 
-POTENTIALS: dict[str, Callable[[str | None, Sequence[str], str], PotentialSpec]] = {
+POTENTIALS: dict[str, Callable[[str | None, Sequence[str], str, str], PotentialSpec]] = {
     "classical": _classical,
     "mace": _mace,
     "fast": _fast,
 }
-"""Potential name → factory(model path or None, elements, MACE dtype)."""
+"""Potential name → factory(model path or None, elements, MACE dtype, device)."""
 
 
 def resolve_potential(
@@ -84,6 +97,7 @@ def resolve_potential(
     dispersion: str | None = None,
     d3_cutoff_A: float | None = None,
     d3_cn_cutoff_A: float | None = None,
+    device: str = "cpu",
 ) -> PotentialSpec:
     """Return the :class:`PotentialSpec` for a CLI choice.
 
@@ -108,6 +122,10 @@ def resolve_potential(
     d3_cutoff_A, d3_cn_cutoff_A : float, optional
         D3 two-body and coordination-number cutoffs, Å (defaults
         :data:`~lizrcl_tools.potential.dispersion.D3_CUTOFF_A` and ``D3_CN_CUTOFF_A``).
+    device : {"cpu", "cuda", "auto"}
+        Where the MACE pair style runs its model (``device`` keyword, recorded in
+        ``spec.metadata["device"]``); the classical and fast potentials run on the CPU, so
+        they refuse ``"cuda"`` and take ``"auto"`` as the CPU.
     """
     from lizrcl_tools.potential.dispersion import d3_settings, default_dispersion, overlay_dispersion
 
@@ -116,7 +134,8 @@ def resolve_potential(
     if name not in POTENTIALS:
         raise SetupError(f"unknown potential {name!r}; choose one of {', '.join(POTENTIALS)}")
     d3 = d3_settings(dispersion or default_dispersion(name), d3_cutoff_A, d3_cn_cutoff_A)
-    return overlay_dispersion(POTENTIALS[name](model, elements, dtype), d3)
+    device_keyword(device)  # unknown devices are refused for every potential
+    return overlay_dispersion(POTENTIALS[name](model, elements, dtype, device), d3)
 
 
 def supercell_for(atoms: Atoms, n_atoms: int | None) -> Atoms:

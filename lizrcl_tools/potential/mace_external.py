@@ -38,6 +38,19 @@ def external_spec(model, info, elements, name, metadata) -> PotentialSpec:
     )
 
 
+def _torch_device(device: str) -> str:
+    """torch device of the Python calculator for the spec's ``device`` (cpu, cuda, auto)."""
+    import torch
+
+    if device == "cpu":
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "auto":
+        return "cpu"
+    raise SetupError(f"device {device!r}: torch {torch.__version__} has no usable CUDA device")
+
+
 class _ExternalMACE:
     """``fix external`` callback: evaluate the Python MACE calculator on LAMMPS's atoms."""
 
@@ -50,7 +63,8 @@ class _ExternalMACE:
         self.lmp = lmp
         self.elements = spec.elements
         model = _load_mace(Path(spec.metadata["model"]))
-        self.calc = MACECalculator(models=model, device="cpu", default_dtype=dtype)
+        self.calc = MACECalculator(models=model, device=_torch_device(spec.metadata.get("device", "cpu")),
+                                   default_dtype=dtype)
 
     def __call__(self, caller, ntimestep, nlocal, tag, x, f) -> None:
         from ase import Atoms

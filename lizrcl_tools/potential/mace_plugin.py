@@ -22,6 +22,12 @@ If the plugin cannot be built (no C++20 compiler), the spec falls back, with a
 ``MACECalculator`` (one rank, same energies, slower); its ``metadata["backend"]`` is
 ``"fix_external"`` and :func:`make_lammps` (or :func:`attach_external`) installs the callback.
 
+Device (``device``, the pair style's ``device`` keyword; default ``"cpu"``, which writes no
+keyword): ``"cuda"`` puts the model on a GPU (per MPI rank: ``cuda:(node-local rank % devices)``;
+LAMMPS stops with an error naming the torch build if torch has no usable CUDA device),
+``"auto"`` takes CUDA when torch has it, else the CPU, and writes the choice to the LAMMPS log.
+The graph is built on the CPU either way; the CUDA path is built but not yet measured on a GPU.
+
 Units: LAMMPS ``metal`` (eV, Å, ps, bar); results of :func:`single_point` in eV, eV/Å, eV/Å³
 (ASE sign: positive = tensile).
 
@@ -47,12 +53,15 @@ from lizrcl_tools.keys import ELEMENTS
 from lizrcl_tools.potential.lammps_instance import make_lammps, single_point, tune_glibc_malloc
 from lizrcl_tools.potential.mace_external import EXTERNAL_FIX_ID, attach_external, external_spec
 from lizrcl_tools.potential.dispersion import overlay_dispersion
-from lizrcl_tools.potential.spec import PotentialSpec
+from lizrcl_tools.potential.spec import DEVICES, PotentialSpec, device_keyword
 from lizrcl_tools.resources import user_cache_dir
 
 __all__ = [
+    "DEVICES",
     "EXTERNAL_FIX_ID",
     "MODES",
+    "check_device",
+    "device_keyword",
     "attach_external",
     "exported_model",
     "mace_potential",
@@ -64,6 +73,31 @@ __all__ = [
 
 MODES = {"auto": "", "single": "no_domain_decomposition", "ghost": "domain_decomposition"}
 """Python mode name → ``pair_style mace/lizrcl`` keyword."""
+
+def check_device(device: str) -> None:
+    """Refuse ``device="cuda"`` early when torch in this process has no CUDA device.
+
+    The pair style makes the same check when LAMMPS reads it; this one lets a command stop
+    before it writes anything. Call it only where the LAMMPS run happens in this process
+    (not for tasks sent to other machines).
+
+    Raises
+    ------
+    SetupError
+        ``device`` unknown, or ``"cuda"`` without a usable CUDA device (the torch build named).
+    """
+    device_keyword(device)
+    if device != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        build = (f"built with CUDA {torch.version.cuda}, but no GPU is visible"
+                 if torch.version.cuda else "a CPU-only build")
+        raise SetupError(
+            f"--device cuda: torch {torch.__version__} has no usable CUDA device ({build}); "
+            "use --device cpu or --device auto, or install a CUDA build of torch"
+        )
 
 
 def model_cache_root() -> Path:
@@ -119,6 +153,7 @@ def mace_potential(
     fallback: bool = True,
     core_repulsion_A: tuple[float, float] | None = None,
     dispersion: Any = None,
+    device: str = "cpu",
 ) -> PotentialSpec:
     """LAMMPS commands for a MACE model in the ``mace/lizrcl`` plugin pair style.
 
@@ -153,22 +188,27 @@ def mace_potential(
         Grimme D3 correction overlaid at run time (:mod:`lizrcl_tools.potential.dispersion`):
         a :class:`~lizrcl_tools.potential.dispersion.D3`, ``"d3bj"``/``"d3zero"`` (default
         cutoffs) or None/``"none"``. Recorded in ``metadata["dispersion"]``.
+    device : {"cpu", "cuda", "auto"}
+        Where the pair style runs the model (module docstring); recorded in
+        ``metadata["device"]``. The ``fix external`` fallback runs the Python calculator on
+        the same device.
 
     Returns
     -------
     PotentialSpec
         ``pre_commands`` load the plugin; ``commands`` set ``pair_style``/``pair_coeff``.
-        ``metadata`` records model, export, checksum, dtype, r_max, mode and backend.
+        ``metadata`` records model, export, checksum, dtype, r_max, mode, device and backend.
 
     Raises
     ------
     SetupError
-        Unknown mode or element, missing model, or (``fallback=False``) no plugin.
+        Unknown mode, device or element, missing model, or (``fallback=False``) no plugin.
     """
     from lizrcl_tools.potential import plugin_build as plugin
 
     if mode not in MODES:
         raise SetupError(f"mode {mode!r} unknown; choose one of {', '.join(MODES)}")
+    device_words = device_keyword(device)
     elements = tuple(elements)
     info = exported_model(model, dtype=dtype, head=head)
     missing = [e for e in elements if e not in info.elements]
@@ -186,6 +226,7 @@ def mace_potential(
         "num_interactions": info.num_interactions,
         "model_elements": list(info.elements),
         "mode": mode,
+        "device": device,
         "units": "metal",
     }
     name = name or f"mace:{Path(model).stem}"
@@ -201,7 +242,7 @@ def mace_potential(
             stacklevel=2,
         )
         return overlay_dispersion(external_spec(model, info, elements, name, metadata), dispersion)
-    style = f"{plugin.PAIR_STYLE} {MODES[mode]}".rstrip()
+    style = " ".join(w for w in (plugin.PAIR_STYLE, MODES[mode], device_words) if w)
     coeff = f"{_quote(info.path)} {' '.join(elements)}"
     metadata.update({"backend": "plugin", "plugin": str(so)})
     if core_repulsion_A is not None and info.pair_repulsion:

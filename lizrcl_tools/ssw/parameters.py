@@ -32,6 +32,10 @@ class SSWParameters:
         Norm of the strain part of N0 relative to the atomic part (0.5).
     lambda_min, lambda_max : float
         Range of the global/local mixing weight λ (0.1, 1.5).
+    direction_candidates : int
+        Random initial directions drawn per step; the one whose point one Gaussian width ahead
+        has the lowest energy is walked (one force call each, the chosen one reused as the
+        first trial point). 1: the single random N0 (no extra call).
     dimer_delta : float
         Dimer displacement in Δ units (0.01, i.e. 0.006 Å at ds_atom 0.6).
     dimer_rotations : int
@@ -77,6 +81,7 @@ class SSWParameters:
     cell_weight: float = 0.5
     lambda_min: float = 0.1
     lambda_max: float = 1.5
+    direction_candidates: int = 1
     dimer_delta: float = 0.01
     dimer_rotations: int = 0
     direction_bias: float = 0.5

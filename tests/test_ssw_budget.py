@@ -98,7 +98,9 @@ def test_profile_sums_to_each_steps_force_calls(tmp_path):
     for before, rec in zip(hist, hist[1:]):
         prof = rec.profile
         assert sum(prof.values()) == rec.force_calls - before.force_calls
-        assert prof["direction"] == 1 and prof["metropolis"] == 0
+        # The minimum, plus one trial point per direction candidate when there are several.
+        k = PARAMS.direction_candidates
+        assert prof["direction"] == 1 + (k if k > 1 else 0) and prof["metropolis"] == 0
         gaussians = sorted(k for k in prof if k.startswith("gaussian_"))
         assert gaussians == [f"gaussian_{k}" for k in range(1, rec.gaussians + 1)]
         assert all(1 <= prof[k] <= 1 + PARAMS.bias_relax_steps for k in gaussians)

@@ -34,8 +34,8 @@ class SSWParameters:
         Range of the global/local mixing weight λ (0.1, 1.5).
     direction_candidates : int
         Random initial directions drawn per step; the one whose point one Gaussian width ahead
-        has the lowest energy is walked (one force call each, the chosen one reused as the
-        first trial point; 4). 1: the single random N0, no extra call. On the tuning seeds
+        has the lowest energy is walked (one force call each; without dimer rotations the chosen
+        one is reused as the first trial point; 4). 1: the single random N0, no extra call. On the tuning seeds
         100–102 of random 24-atom LiCl cells (toy potential, 3,000 calls) 4 candidates reached
         rocksalt at 480/864/492 calls against 829/1012/1248 with one (README, benchmark).
     dimer_delta : float

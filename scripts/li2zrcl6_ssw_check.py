@@ -43,6 +43,11 @@ def main() -> None:
     parser.add_argument("--walk-seed", type=int, default=1, help="SSW seed of each walk")
     parser.add_argument("--tol", type=float, default=0.001, help="'reached P-3m1': within this, eV/atom")
     parser.add_argument("--no-teacher", action="store_true")
+    parser.add_argument("--max-wall", type=float, default=None,
+                        help="also stop a walk after this many wall seconds (checked between steps)")
+    parser.add_argument("--work", default=None,
+                        help="folder for the walks (w<seed>.json/.db); an existing walk there is resumed "
+                        "(default: a temporary folder)")
     parser.add_argument("--out", default="li2zrcl6_ssw_check.json")
     args = parser.parse_args()
 
@@ -51,8 +56,10 @@ def main() -> None:
     params = SSWParameters()
     out = {"potential": spec.name, "dispersion": spec.metadata.get("dispersion"), "budget": args.budget,
            "walk_seed": args.walk_seed, "params": params.__dict__, "runs": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        ref = SSWWalker(build("li2zrcl6-p3m1"), spec, Path(tmp) / "ref.db", params, seed=0)
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(args.work) if args.work else Path(scratch)
+        tmp.mkdir(parents=True, exist_ok=True)
+        ref = SSWWalker(build("li2zrcl6-p3m1"), spec, Path(scratch) / "ref.db", params, seed=0)
         n = len(ref.symbols)
         e_ref = ref.state.energy / n
         ref_atoms = ref._atoms(ref.state.cell, ref.state.positions)
@@ -63,11 +70,17 @@ def main() -> None:
         for s in args.seeds:
             start = build("li2zrcl6-p3m1", seed=s)
             t0 = time.time()
-            walker = SSWWalker(start, spec, Path(tmp) / f"w{s}.db", params, seed=args.walk_seed,
-                               checkpoint=Path(tmp) / f"w{s}.json", max_force_calls=args.budget)
-            e_start = walker.state.energy / n
-            times = [time.time() - t0]
-            while True:
+            checkpoint = tmp / f"w{s}.json"
+            resumed = checkpoint.exists()
+            if resumed:  # wall times of the earlier part are not known
+                walker = SSWWalker.resume(checkpoint, db=tmp / f"w{s}.db", spec=spec, seed=args.walk_seed)
+                times = [float("nan")] * len(walker.state.history)
+            else:
+                walker = SSWWalker(start, spec, tmp / f"w{s}.db", params, seed=args.walk_seed,
+                                   checkpoint=checkpoint, max_force_calls=args.budget)
+                times = [time.time() - t0]
+            e_start = walker.state.history[0].energy / n
+            while args.max_wall is None or time.time() - t0 < args.max_wall:
                 done = walker.run(walker.state.step + 1, progress=False, max_force_calls=args.budget)
                 if not done:
                     break
@@ -76,7 +89,7 @@ def main() -> None:
             reached = next((k for k, r in enumerate(hist) if r.energy / n <= e_ref + args.tol), None)
             best = walker.db.minima()[0]
             best_atoms = best.toatoms()
-            run = {"arrangement_seed": s, "start_quench_eV_per_atom": e_start, "steps": walker.state.step,
+            run = {"arrangement_seed": s, "resumed": resumed, "start_quench_eV_per_atom": e_start, "steps": walker.state.step,
                    "force_calls": walker.state.force_calls, "wall_s": time.time() - t0,
                    "lowest_eV_per_atom": best.e_per_atom, "lowest_minus_p3m1_meV_per_atom":
                    1000 * (best.e_per_atom - e_ref), "lowest_space_group": space_group(best_atoms),

@@ -98,7 +98,9 @@ def test_profile_sums_to_each_steps_force_calls(tmp_path):
     for before, rec in zip(hist, hist[1:]):
         prof = rec.profile
         assert sum(prof.values()) == rec.force_calls - before.force_calls
-        assert prof["direction"] == 1 and prof["metropolis"] == 0
+        # The minimum, plus one trial point per direction candidate when there are several.
+        k = PARAMS.direction_candidates
+        assert prof["direction"] == 1 + (k if k > 1 else 0) and prof["metropolis"] == 0
         gaussians = sorted(k for k in prof if k.startswith("gaussian_"))
         assert gaussians == [f"gaussian_{k}" for k in range(1, rec.gaussians + 1)]
         assert all(1 <= prof[k] <= 1 + PARAMS.bias_relax_steps for k in gaussians)
@@ -135,3 +137,39 @@ def test_kick_steps_spend_calls_only_on_the_quench(tmp_path):
     # A kick displaces by at most kick_A per axis, so it cannot leave a rattled rocksalt's
     # basin far behind: the 8-atom walk stays in minima within 0.2 eV/atom of rocksalt.
     assert all(r.energy / 8 < -3.844 + 0.2 for r in hist)
+
+
+def test_direction_candidates_walk_the_lowest_trial_point_and_reuse_it(tmp_path):
+    from lizrcl_tools.ssw.climb import climb, initial_direction
+
+    params = SSWParameters(n_gaussians=2, min_gaussians=2, bias_relax_steps=3, direction_candidates=4)
+    walker = SSWWalker(_start(3), toy_licl_potential(), tmp_path / "c.db", params, seed=1)
+    eng, s = walker.engine, walker.state
+    seen = []
+    evaluate = eng.evaluate
+
+    def recording(cell=None, positions=None):
+        out = evaluate(cell, positions)
+        seen.append((eng._phase, out.energy))
+        return out
+
+    eng.evaluate = recording
+    eng.calls_by_phase.clear()
+    replay = np.random.default_rng()
+    replay.bit_generator.state = walker.rng.bit_generator.state
+    climbed = climb(eng, params, walker.rng, walker.masses, s.cell, s.positions)
+    walker.close()
+    # The same draws, replayed: the walker moved along the candidate whose trial point was lowest.
+    coords = Coordinates(s.cell.copy(), params.ds_atom, params.ds_cell, params.relax_cell)
+    candidates = [initial_direction(replay, params, walker.masses, coords, s.cell, s.positions) for _ in range(4)]
+    moved = coords.displacement(climbed.frames[0][0], climbed.frames[0][1], s.cell, s.positions)
+    overlaps = [abs(moved @ d) for d in candidates]
+    direction = [e for phase, e in seen if phase == "direction"]
+    # The minimum itself, then one trial point per candidate; nothing else in this phase.
+    assert len(direction) == 1 + 4 and eng.calls_by_phase["direction"] == 5
+    # The first Gaussian starts from the lowest candidate's point without evaluating it again,
+    # so its first call is already a biased-relaxation iteration, and the climb went uphill.
+    assert eng.calls_by_phase["gaussian_1"] == params.bias_relax_steps
+    assert min(direction[1:]) > direction[0]
+    assert int(np.argmax(overlaps)) == int(np.argmin(direction[1:]))
+    assert climbed.gaussians == 2 and climbed.frames[-1][2] > direction[0]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from lizrcl_tools.commands._common import add_min_distance_argument, min_distance_of
+from lizrcl_tools.commands._common import (
+    add_cluster_arguments, add_min_distance_argument, cluster_of, min_distance_of,
+)
 from lizrcl_tools.commands.md import add_device_argument, add_dispersion_arguments, check_local_device
 
 _POTENTIALS = ("classical", "mace", "toy-licl")
@@ -15,7 +17,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("structure", nargs="?", help="starting structure (any ASE-readable file); "
                         "not needed when --checkpoint exists (the walk resumes)")
     parser.add_argument("--db", required=True, help="minima database (SQLite, shared by walkers)")
-    parser.add_argument("--checkpoint", required=True, help="JSON checkpoint; resumed from if it exists")
+    parser.add_argument("--checkpoint", required=True, help="JSON checkpoint; resumed from if it exists "
+                        "(with --walkers: the folder of the walkers' run folders walker_NNN/)")
     parser.add_argument("--steps", type=int, default=20, help="total SSW steps (default 20)")
     parser.add_argument("--seed", type=int, default=None,
                         help="RNG seed of this walker (default 0 for a new walk; a resumed walk keeps "
@@ -47,6 +50,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", action="store_true",
                         help="print where the force calls went (direction, dimer, each Gaussian, quench, "
                         "Metropolis); every step's profile is kept in the checkpoint")
+    parser.add_argument("--walkers", type=int, metavar="N",
+                        help="N walkers from the structure, seeds derived from --seed (recorded in walkers.json), "
+                        "each with its own run folder under --checkpoint (database, checkpoint; --steps and "
+                        "--max-force-calls per walker), then merged into --db; finished walkers are skipped "
+                        "on a rerun. With --workers/--cluster they run as parallel Parsl tasks (ssw block)")
+    add_cluster_arguments(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_ssw)
 
@@ -104,10 +113,13 @@ def _ssw(args: argparse.Namespace) -> int:
 
     from lizrcl_tools.errors import SetupError
     from lizrcl_tools.fileio import read_structure
-    from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
     from lizrcl_tools.ssw.profile import format_profile, summarize_profile
     from lizrcl_tools.ssw.walker import SSWWalker
 
+    if args.walkers is not None:
+        return _walkers(args)
+    if cluster_of(args) is not None:
+        raise SetupError("--workers/--cluster run several walkers: give --walkers N")
     if Path(args.checkpoint).exists():
         walker = SSWWalker.resume(args.checkpoint, db=args.db, seed=args.seed)
         print(f"resuming {args.checkpoint} at step {walker.state.step} (seed {walker.seed})")
@@ -116,11 +128,7 @@ def _ssw(args: argparse.Namespace) -> int:
     else:
         if not args.structure:
             raise SetupError("a starting structure is needed for a new walk")
-        params = with_overrides(
-            SSWParameters(relax_cell=not args.fixed_cell), n_gaussians=args.ng, ds_atom=args.ds_atom,
-            ds_cell=args.ds_cell, temperature_K=args.temperature, pressure_GPa=args.pressure,
-            force_tol=args.force_tol, stress_tol_GPa=args.stress_tol, bias_relax_steps=args.bias_relax_steps,
-            dimer_rotations=args.dimer_rotations)
+        params = _params_of(args)
         check_local_device(args)
         spec = load_potential(args.potential, args.model, args.dispersion, args.d3_cutoff, args.d3_cn_cutoff,
                               device=args.device)
@@ -138,4 +146,40 @@ def _ssw(args: argparse.Namespace) -> int:
             print(format_profile(summarize_profile(s.history, s.force_calls)))
     finally:
         walker.close()
+    return 0
+
+
+def _params_of(args: argparse.Namespace):  # noqa: ANN202 - SSWParameters
+    from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
+
+    return with_overrides(
+        SSWParameters(relax_cell=not args.fixed_cell), n_gaussians=args.ng, ds_atom=args.ds_atom,
+        ds_cell=args.ds_cell, temperature_K=args.temperature, pressure_GPa=args.pressure,
+        force_tol=args.force_tol, stress_tol_GPa=args.stress_tol, bias_relax_steps=args.bias_relax_steps,
+        dimer_rotations=args.dimer_rotations)
+
+
+def _walkers(args: argparse.Namespace) -> int:
+    from lizrcl_tools.errors import SetupError
+    from lizrcl_tools.fileio import read_structure
+    from lizrcl_tools.ssw.parallel import run_walkers
+
+    if not args.structure:
+        raise SetupError("--walkers needs the starting structure (finished walkers are skipped, others resume)")
+    cluster = cluster_of(args)
+    if cluster is None:  # walkers sent elsewhere are checked by the pair style where they run
+        check_local_device(args)
+    spec = load_potential(args.potential, args.model, args.dispersion, args.d3_cutoff, args.d3_cn_cutoff,
+                          device=args.device)
+    atoms = read_structure(args.structure, min_distance=min_distance_of(args))
+    seed = 0 if args.seed is None else args.seed
+    where = f"parallel tasks (Parsl): {cluster.source}" if cluster is not None else "one after another"
+    print(f"{args.walkers} walkers from seed {seed}, {where}; run folders in {args.checkpoint}")
+    results, report = run_walkers(atoms, spec, _params_of(args), seed, args.walkers, args.checkpoint, args.db,
+                                  args.steps, args.max_force_calls, cluster)
+    n = len(atoms)
+    for k, r in enumerate(results):
+        print(f"walker {k} (seed {r['seed']}): {r['steps_done']} steps, {r['force_calls']} force calls, "
+              f"lowest {r['lowest_energy_eV'] / n:.5f} eV/atom, {r['distinct_minima']} distinct minima")
+    print(f"merged {report.sources} walker databases into {args.db}: {report.new_minima} new minima")
     return 0

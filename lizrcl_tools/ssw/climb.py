@@ -91,9 +91,21 @@ def climb(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator,
     p, n = params, len(pos)
     coords = Coordinates(cell.copy(), p.ds_atom, p.ds_cell, p.relax_cell)
     bias = BiasPotential(coords)
+    trial = None  # (cell, positions, evaluation) one width along the chosen direction
     with engine.phase("direction"):
         n0 = initial_direction(rng, p, masses, coords, cell, pos)
         ev = engine.evaluate(cell, pos)
+        # Softer direction for one call per candidate: of several random directions, walk the
+        # one whose point one width ahead is lowest in energy (a secant curvature); its
+        # evaluation is the first Gaussian's trial point, so the chosen one costs nothing extra.
+        if p.direction_candidates > 1:
+            for c in range(p.direction_candidates):
+                d = n0 if c == 0 else initial_direction(rng, p, masses, coords, cell, pos)
+                h_t, x_t = coords.step(cell, pos, d)
+                ev_t = engine.evaluate(h_t, x_t)
+                if trial is None or ev_t.energy < trial[2].energy:
+                    trial, best = (h_t, x_t, ev_t), d
+            n0 = best
     direction = n0
     hc, pc = cell.copy(), pos.copy()
 
@@ -116,8 +128,11 @@ def climb(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator,
                 direction = soften_direction(gforce, f_center, direction, n0, n, delta=p.dimer_delta,
                                              rotations=p.dimer_rotations, bias_strength=p.direction_bias).direction
         with engine.phase(f"gaussian_{k + 1}"):
-            ht, pt = coords.step(hc, pc, direction)
-            ev_t = engine.evaluate(ht, pt)
+            if k == 0 and trial is not None and p.dimer_rotations == 0:
+                ht, pt, ev_t = trial
+            else:
+                ht, pt = coords.step(hc, pc, direction)
+                ev_t = engine.evaluate(ht, pt)
             f_trial = gforce_at(ht, pt, ev_t) @ direction
             height = float(np.clip((p.force_target - f_trial) * math.exp(0.5), 0.0, w_max))
             bias.add(Gaussian(hc.copy(), pc.copy(), direction.copy(), height))

@@ -1,0 +1,157 @@
+"""Generators of the self-learning loop (random cells over x, contacts, hot rattles, teacher MD,
+SSW walks and minima) and the shipped model's five rounds as a recipe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.lj import LennardJones
+
+from lizrcl_tools import keys
+from lizrcl_tools.errors import PresetError, SetupError
+from lizrcl_tools.learn.generators import contacts, generate, hot_rattles, random_cells, ssw_walks
+from lizrcl_tools.learn.recipe import load_recipe, recipe_from_dict
+from lizrcl_tools.structures import build
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_RECIPE = REPO / "lizrcl_tools" / "data" / "recipes" / "default_model.yaml"
+
+
+def counts(atoms) -> dict[str, int]:
+    symbols = atoms.get_chemical_symbols()
+    return {e: symbols.count(e) for e in ("Li", "Zr", "Cl")}
+
+
+def test_random_cells_are_neutral_cover_the_x_range_and_follow_their_seed():
+    frames = random_cells(40, [0.0, 1.0], seed=7)
+    xs = []
+    for atoms in frames:
+        n = counts(atoms)
+        assert n["Cl"] == n["Li"] + 4 * n["Zr"]  # charge neutral: Li+ Zr4+ Cl-
+        assert atoms.info["x"] == pytest.approx(n["Zr"] / (n["Li"] + n["Zr"]))
+        # the Zr count is the target's, rounded on this Cl lattice
+        xt = atoms.info["x_target"]
+        assert n["Zr"] == round(xt * n["Cl"] / (1 + 3 * xt)) and 0 <= xt <= 1
+        assert atoms.info["seed"] == 7 and atoms.info[keys.CONFIG_TYPE] == "mixed"
+        xs.append(atoms.info["x"])
+    assert min(xs) < 0.1 and max(xs) == 1.0  # both ends of the series are reached
+    again = random_cells(40, [0.0, 1.0], seed=7)
+    assert all(np.array_equal(a.positions, b.positions) for a, b in zip(frames, again))
+    assert not np.array_equal(random_cells(1, [0.0, 1.0], seed=8)[0].positions, frames[0].positions)
+    zr_rich = random_cells(20, [0.3, 0.95], seed=1, x_one_fraction=1.0)
+    assert all(counts(a)["Li"] == 0 for a in zr_rich)  # x = 1: pure ZrCl4 decorations
+
+
+def test_contacts_put_each_pair_at_its_recorded_distance():
+    cells = [build("li2zrcl6-p3m1"), build("li2zrcl6-c2m")]
+    pairs = {"Li-Cl": [1.6, 2.4], "Zr-Cl": [1.8, 2.3], "Li-Li": [1.9, 3.0], "Cl-Cl": [1.8, 3.2]}
+    frames = contacts(cells, pairs, per_pair=5, seed=3)
+    assert [f.info["pair"] for f in frames] == [p for p in pairs for _ in range(5)]
+    for atoms in frames:
+        i, j = atoms.info["atoms_ij"]
+        lo, hi = pairs[atoms.info["pair"]]
+        d = atoms.get_distance(i, j, mic=True)
+        assert d == pytest.approx(atoms.info["distance_A"], abs=1e-9)
+        assert lo <= d <= hi
+        assert [atoms[i].symbol, atoms[j].symbol] == atoms.info["pair"].split("-")
+    # the distances are spread over the range, one per fifth
+    li_cl = sorted(f.info["distance_A"] for f in frames if f.info["pair"] == "Li-Cl")
+    assert all(1.6 + 0.16 * k <= d <= 1.6 + 0.16 * (k + 1) for k, d in enumerate(li_cl))
+    one_sided = contacts(cells[:1], {"Li-Cl": [2.0, 2.0]}, per_pair=1, seed=3, sigma_A=0.0, move_both=False)[0]
+    i, j = one_sided.info["atoms_ij"]
+    assert np.array_equal(one_sided.positions[j], cells[0].positions[j])  # only the Li moved
+    with pytest.raises(SetupError, match="Zr-Zr"):
+        contacts([build("licl")], {"Zr-Zr": [3.0, 3.5]}, per_pair=1, seed=1)
+
+
+def test_hot_rattles_displace_by_their_sigma():
+    base = build("li2zrcl6-p3m1", n_atoms=432)
+    frames = hot_rattles([base], 3, [0.1, 0.3], seed=2, max_strain=0.03)
+    for atoms, sigma in zip(frames, (0.1, 0.2, 0.3)):
+        assert atoms.info["sigma_A"] == pytest.approx(sigma)
+        # displacement from the strained ideal sites (same fractional positions, new cell)
+        ideal = base.get_scaled_positions(wrap=False) @ atoms.cell[:]
+        disp = atoms.positions - ideal
+        assert disp.std() == pytest.approx(sigma, rel=0.05)
+        assert abs(np.linalg.det(atoms.cell[:]) / base.get_volume() - 1) < 0.1
+
+
+def test_teacher_md_generator_runs_every_cell_at_every_temperature():
+    settings = {"teacher_md": {"structures": ["licl", "mixed:0.5"], "temperatures_K": [300.0, 600.0],
+                               "steps": 4, "every": 2, "timestep_fs": 1.0}}
+    calls = []
+
+    def teacher():
+        calls.append(1)
+        return LennardJones(sigma=2.5, epsilon=0.01, rc=5.0)
+
+    frames, n = generate(settings, [], seed=5, teacher=teacher, model_path=None, folder=".")
+    assert n == {"teacher_md": 8} and len(calls) == 2  # one calculator per temperature
+    temps = [f.info["temperature_K"] for f in frames]
+    assert temps == [300.0] * 4 + [600.0] * 4
+    assert {f.info["parent"] for f in frames} == {"licl", "mixed:0.5"}
+    assert all(f.info[keys.CONFIG_TYPE] == "teacher_md" for f in frames)
+    again, _ = generate(settings, [], seed=5, teacher=teacher, model_path=None, folder=".")
+    assert all(np.array_equal(a.positions, b.positions) for a, b in zip(frames, again))
+    with pytest.raises(SetupError, match="not in generation 0"):
+        generate({"ssw_walk": {}}, [], seed=5, teacher=teacher, model_path=None, folder=".")
+
+
+@pytest.mark.lammps
+def test_ssw_walk_generator_labels_the_walks_minima_and_resumes(tmp_path):
+    from lizrcl_tools.ssw.database import MinimaDB
+    from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
+
+    start = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True)
+    start.rattle(0.3, seed=1)
+    frames = ssw_walks([start], toy_licl_potential(), tmp_path, steps=2, walkers=2, seed=4,
+                       window_eV_atom=5.0, max_walk_points=3)
+    kinds = [f.info[keys.CONFIG_TYPE] for f in frames]
+    n_minima = MinimaDB(tmp_path / "minima.db").count()
+    assert kinds.count("ssw_minimum") == n_minima >= 1 and kinds.count("ssw_walk") <= 3
+    assert all(f.info["seed"] == 4 for f in frames)
+    # rerun: both walks are at step 2 already (checkpoints), nothing new is walked
+    again = ssw_walks([start], toy_licl_potential(), tmp_path, steps=2, walkers=2, seed=4,
+                      window_eV_atom=5.0, max_walk_points=3)
+    assert len(again) == len(frames) and MinimaDB(tmp_path / "minima.db").count() == n_minima
+
+
+def test_default_model_recipe_loads_and_its_plan_checks():
+    from lizrcl_tools.cli import run
+    from lizrcl_tools.learn.loop import check_plan
+
+    recipe = load_recipe(DEFAULT_RECIPE)
+    names = [recipe.plan(k)["name"] for k in range(recipe.generations)]
+    assert names == ["initial", "round1", "round2", "round3", "round4", "round5"]
+    plans = [recipe.plan(k) for k in range(recipe.generations)]
+    assert "ssw_walk" in plans[4]["generators"] and "random_cells" in plans[5]["generators"]
+    assert plans[5]["generators"]["random_cells"]["x_range"] == [0.0, 1.0]
+    assert set(plans[2]["generators"]["contacts"]["pairs"]) == {"Cl-Cl", "Li-Cl", "Zr-Cl", "Li-Li", "Li-Zr"}
+    # per-round training merged over the top level: the last round keeps r_max, sets its epochs
+    assert plans[5]["train"]["r_max"] == 5.0 and plans[5]["train"]["max_num_epochs"] == 150
+    assert plans[0]["train"]["max_num_epochs"] == 60
+    assert len(check_plan(recipe)) == 6
+    assert run(["learn", str(DEFAULT_RECIPE), "--check"]) == 0
+
+
+def test_recipe_rounds_are_checked_key_by_key():
+    base = {"teacher": "sevennet", "generations": [{"name": "a", "generators": {"rattle": {}}},
+                                                  {"name": "b", "generators": {"ssw_walk": {"steps": 2}}}]}
+    recipe = recipe_from_dict(base)
+    assert recipe.generations == 2 and recipe.plan(1)["generators"]["ssw_walk"]["walkers"] == 2
+    bad = [
+        ({"generations": [{"generators": {"ssw_walk": {}}}]}, "generations\\[0\\].generators.ssw_walk"),
+        ({"generators": {"contacts": {"pairs": {"Li-Xx": [1, 2]}}}}, "generators.contacts.pairs.Li-Xx"),
+        ({"generators": {"contacts": {"pairs": {"Li-Cl": [2.4, 1.6]}}}}, "generators.contacts.pairs.Li-Cl"),
+        ({"generators": {"random_cells": {"x_one_fraction": 1.5}}}, "generators.random_cells.x_one_fraction"),
+        ({"generators": {"ssw_minima": {}}}, "generators.ssw_minima.databases"),
+        ({"generations": [{"generators": {"rattle": {}}, "train": {"epochs": 3}}]}, "generations\\[0\\].train.epochs"),
+        ({"generations": [{"generators": {"rattle": {}}, "colour": 1}]}, "generations\\[0\\].colour"),
+    ]
+    for extra, key in bad:
+        data = {"teacher": "sevennet", "generators": {"rattle": {}}, **extra}
+        with pytest.raises(PresetError, match=f"key '{key}'"):
+            recipe_from_dict(data, "r.yaml")

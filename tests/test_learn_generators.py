@@ -155,3 +155,46 @@ def test_recipe_rounds_are_checked_key_by_key():
         data = {"teacher": "sevennet", "generators": {"rattle": {}}, **extra}
         with pytest.raises(PresetError, match=f"key '{key}'"):
             recipe_from_dict(data, "r.yaml")
+
+
+@pytest.mark.parametrize("x", [0.0, 0.2, 1 / 3, 0.5, 0.7, 1.0])
+def test_mixed_cells_are_charge_balanced_with_the_rounded_zr_count(x):
+    from lizrcl_tools.learn.generators import mixed_cell
+
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        atoms = mixed_cell(x, rng)
+        n = counts(atoms)
+        assert n["Cl"] == n["Li"] + 4 * n["Zr"]
+        # x = n_Zr / (n_Li + n_Zr) with n_Cl fixed by the lattice gives n_Zr = x n_Cl / (1 + 3x), rounded
+        assert n["Zr"] == round(x * n["Cl"] / (1 + 3 * x))
+        # cations sit in holes of a close-packed lattice: no pair closer than 2.2 Å
+        d = atoms.get_all_distances(mic=True)
+        np.fill_diagonal(d, np.inf)
+        assert d.min() > 2.2
+
+
+def test_strain_is_symmetric_and_bounded():
+    from lizrcl_tools.learn.generators import strained
+
+    base = bulk("LiCl", "rocksalt", a=5.13, cubic=True)
+    out = strained(base, np.random.default_rng(1), 0.04)
+    eps = np.linalg.solve(base.cell[:], out.cell[:]) - np.eye(3)
+    np.testing.assert_allclose(eps, eps.T, atol=1e-12)
+    assert np.abs(eps).max() <= 0.04
+    np.testing.assert_allclose(out.get_scaled_positions(), base.get_scaled_positions(), atol=1e-12)
+
+
+def test_teacher_md_starts_are_the_requested_cells():
+    from lizrcl_tools.learn.generators import teacher_md_starts
+
+    specs = ["mixed:0.1", "mixed:0.25", "mixed:0.4", "li2zrcl6-p3m1@54", "li2zrcl6-c2m@36"]
+    starts = teacher_md_starts(specs, seed=9026)
+    for atoms in starts[:3]:  # the Li-rich random cells of round 5
+        n = counts(atoms)
+        assert n["Cl"] == n["Li"] + 4 * n["Zr"] and 0 < n["Zr"] / (n["Li"] + n["Zr"]) <= 0.45
+    assert [len(a) for a in starts[3:]] == [54, 36]
+    ideal = build("li2zrcl6-p3m1", n_atoms=54)
+    ratio = np.diag(np.linalg.solve(ideal.cell[:], starts[3].cell[:]))
+    assert np.all(np.abs(ratio - 1) <= 0.02)  # axes strained by at most ±2 %
+    assert [a.info["name"] for a in starts] == specs

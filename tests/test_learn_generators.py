@@ -198,3 +198,70 @@ def test_teacher_md_starts_are_the_requested_cells():
     ratio = np.diag(np.linalg.solve(ideal.cell[:], starts[3].cell[:]))
     assert np.all(np.abs(ratio - 1) <= 0.02)  # axes strained by at most ±2 %
     assert [a.info["name"] for a in starts] == specs
+
+
+# --------------------------------------------------------------------------------------------
+# Committee disagreement
+
+
+def _lj(epsilon: float) -> LennardJones:
+    return LennardJones(sigma=3.4, epsilon=epsilon, rc=8.0, smooth=False)
+
+
+def test_force_disagreement_of_scaled_lennard_jones_models_is_known_exactly():
+    """LJ forces are linear in ε: members with ε = 1.0, 1.1 and 1.3 differ on every atom by
+    0.1 and 0.3 × the ε = 1 force, so the committee score is 0.3 × the largest force."""
+    from lizrcl_tools.learn.frames import force_disagreement, select_disagreement
+
+    frames = []
+    for k, sigma in enumerate((0.0, 0.01, 0.05, 0.1, 0.2)):
+        atoms = bulk("Ar", "fcc", a=5.26, cubic=True).repeat(2)
+        atoms.rattle(sigma, seed=k)
+        frames.append(atoms)
+    reference = []
+    for atoms in frames:
+        a = atoms.copy()
+        a.calc = _lj(1.0)
+        reference.append(np.linalg.norm(a.get_forces(), axis=1).max())
+    reference = np.array(reference)
+    assert reference[0] < 1e-10 and np.all(np.diff(reference) > 0)  # ideal fcc: no force; then growing
+    two = force_disagreement(frames, [_lj(1.0), _lj(1.1)])
+    np.testing.assert_allclose(two, 0.1 * reference, rtol=1e-9, atol=1e-12)
+    three = force_disagreement(frames, [_lj(1.0), _lj(1.1), _lj(1.3)])
+    np.testing.assert_allclose(three, 0.3 * reference, rtol=1e-9, atol=1e-12)
+    threshold = 0.1 * 0.5 * (reference[2] + reference[3])  # between frames 2 and 3
+    keep, scores = select_disagreement(frames, [_lj(1.0), _lj(1.1)], threshold)
+    assert keep == [3, 4] and np.array_equal(scores, two)
+    same, _ = select_disagreement(frames, [_lj(1.0), _lj(1.0)], 0.0)
+    assert same == []  # identical members never disagree
+
+
+def test_committee_members_resolve_to_the_previous_generations_models(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from lizrcl_tools.learn.loop import committee
+
+    teacher = SimpleNamespace(calculator=_lj(1.0))
+    assert committee(["previous", "teacher"], tmp_path, 0, lambda: teacher) is None  # no model yet
+    (tmp_path / "gen_000").mkdir()
+    model = REPO / "lizrcl_tools" / "data" / "lizrcl_mace_small.model"
+    (tmp_path / "gen_000" / "train.done").write_text(json.dumps({"model": str(model)}))
+    calcs = committee(["previous", "teacher"], tmp_path, 1, lambda: teacher)
+    assert calcs[1] is teacher.calculator and type(calcs[0]).__name__ == "MACECalculator"
+    assert committee(["previous", "previous2"], tmp_path, 1, lambda: teacher) is None
+
+
+def test_recipe_committee_needs_two_members_and_a_threshold():
+    base = {"teacher": "sevennet", "generators": {"rattle": {}}}
+    recipe = recipe_from_dict({**base, "select": {"committee": ["previous", "teacher"], "min_disagreement_eV_A": 0.3}})
+    assert recipe.plan(0)["committee"] == ["previous", "teacher"] and recipe.plan(0)["min_disagreement_eV_A"] == 0.3
+    rounds = recipe_from_dict({**base, "generations": [{"name": "a"}, {"select": {"committee": ["previous", "previous2"],
+                                                                                  "min_disagreement_eV_A": 0.2}}]})
+    assert rounds.plan(0)["committee"] == [] and rounds.plan(1)["committee"] == ["previous", "previous2"]
+    for select, key in (({"committee": ["previous"], "min_disagreement_eV_A": 0.3}, "select.committee"),
+                        ({"committee": ["previous", "teacher"]}, "select.min_disagreement_eV_A"),
+                        ({"min_disagreement_eV_A": 0.3}, "select.committee"),
+                        ({"committee": ["previous", "teacher"], "min_disagreement_eV_A": -1}, "select.min_disagreement_eV_A")):
+        with pytest.raises(PresetError, match=f"key '{key}'"):
+            recipe_from_dict({**base, "select": select}, "r.yaml")

@@ -104,6 +104,28 @@ def starting_cells(structures: list[str]) -> list[Any]:
     return [start_cell(name) for name in structures]
 
 
+def committee(members: list[str], work_dir: Path, k: int, teacher: Callable[[], Any]) -> list[Any] | None:
+    """Calculators of a disagreement committee in generation ``k``: ``previous``/``previous2``
+    are the models trained in generations k−1/k−2 of the same work folder (read from their
+    ``train.done``), ``teacher`` the recipe's teacher, anything else a reference name. None if
+    a ``previous`` model does not exist yet (early generations skip the selection)."""
+    from lizrcl_tools.dataset.references import get_reference
+
+    calcs = []
+    for member in members:
+        if member in ("previous", "previous2"):
+            j = k - (1 if member == "previous" else 2)
+            marker = generation_dir(work_dir, j) / "train.done" if j >= 0 else None
+            if marker is None or not marker.exists():
+                return None
+            calcs.append(get_reference(f"mace:{json.loads(marker.read_text())['model']}").calculator)
+        elif member == "teacher":
+            calcs.append(teacher().calculator)
+        else:
+            calcs.append(get_reference(member).calculator)
+    return calcs
+
+
 def check_plan(recipe: Recipe) -> list[str]:
     """Check what a recipe needs before anything runs, and describe it: the teacher's name is
     known, every starting cell builds (random ``mixed:x`` cells with a fixed seed), every SSW
@@ -210,10 +232,25 @@ def run_learning(
 
             candidates = read(gen / "candidates.extxyz", index=":")
             ok = [a for a in candidates if fr.physical(a)]
+            n_physical = len(ok)
+            disagreement: dict[str, Any] = {}
+            if plan["committee"]:
+                calcs = committee(plan["committee"], work_dir, k, teacher)
+                if calcs is None:  # generation 0 or 1: no previous models to compare yet
+                    disagreement = {"committee": plan["committee"], "applied": False,
+                                    "why": "a committee member is a model of a generation not yet made"}
+                elif ok:
+                    keep, scores = fr.select_disagreement(ok, calcs, plan["min_disagreement_eV_A"])
+                    for atoms, score in zip(ok, scores):
+                        atoms.info["force_disagreement_eV_A"] = float(score)
+                    disagreement = {"committee": plan["committee"], "applied": True,
+                                    "min_disagreement_eV_A": plan["min_disagreement_eV_A"],
+                                    "n_disagreeing": len(keep), "max_score_eV_A": float(scores.max())}
+                    ok = [ok[i] for i in keep]
             chosen = fr.select_novel(ok, pool, plan["max_frames"], plan["min_novelty"])
             write_atoms_atomic(gen / "selected.extxyz", [ok[i] for i in chosen])
-            return {"n_candidates": len(candidates), "n_physical": len(ok), "n_selected": len(chosen),
-                    "min_novelty": plan["min_novelty"]}
+            return {"n_candidates": len(candidates), "n_physical": n_physical, "n_selected": len(chosen),
+                    "min_novelty": plan["min_novelty"], **({"disagreement": disagreement} if disagreement else {})}
 
         def label() -> dict[str, Any]:
             from ase.io import read

@@ -11,7 +11,8 @@ Example (the tiny recipe of the tests; a real one raises the counts and the trai
       volume_scan: {scales: [0.97, 1.03], sigma_A: 0.02}
       model_md: {temperature_K: 600, steps: 20, every: 10, timestep_fs: 1.0}   # from generation 1 on
     filter: {max_force_eV_A: 30.0}
-    select: {max_frames: 8, min_novelty: 0.0005}
+    select: {max_frames: 8, min_novelty: 0.0005}   # optional: committee: [previous, teacher],
+                                                 #   min_disagreement_eV_A: 0.3
     train: {num_channels: 8, max_L: 0, r_max: 4.0, max_num_epochs: 1, ...}   # TrainConfig fields
 
 Generators: ``rattle``, ``volume_scan``, ``model_md``, ``teacher_md`` (named cells,
@@ -95,6 +96,13 @@ class Recipe:
         Frames labelled per generation, chosen by fingerprint novelty.
     min_novelty : float
         Smallest fingerprint (cosine) distance to every frame already in the pool.
+    committee : list of str
+        Committee of force models for disagreement selection (``previous``, ``previous2``: the
+        models of generations k−1, k−2; ``teacher``; or a reference such as ``mace:PATH``);
+        empty: no disagreement selection.
+    min_disagreement_eV_A : float
+        With a committee: keep only candidates on which two members' forces differ by more
+        than this on some atom (eV/Å), before novelty selection.
     train : dict
         :class:`~lizrcl_tools.potential.train.TrainConfig` fields.
     seed : int
@@ -114,19 +122,23 @@ class Recipe:
     max_force_eV_A: float = 30.0
     max_frames: int = 50
     min_novelty: float = 1e-3
+    committee: list[str] = field(default_factory=list)
+    min_disagreement_eV_A: float = 0.0
     train: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     rounds: list[dict[str, Any]] = field(default_factory=list)
     source: str = "<recipe>"
 
     def plan(self, k: int) -> dict[str, Any]:
-        """Settings of generation ``k``: name, structures, generators, max_frames, min_novelty, train."""
+        """Settings of generation ``k``: name, structures, generators, max_frames, min_novelty,
+        committee, min_disagreement_eV_A, train."""
         out = {"name": f"gen_{k:03d}", "structures": self.structures, "generators": self.generators,
-               "max_frames": self.max_frames, "min_novelty": self.min_novelty, "train": self.train}
+               "max_frames": self.max_frames, "min_novelty": self.min_novelty, "committee": self.committee,
+               "min_disagreement_eV_A": self.min_disagreement_eV_A, "train": self.train}
         if self.rounds:
             r = self.rounds[k]
-            out.update({key: r[key] for key in ("name", "structures", "generators", "max_frames", "min_novelty")
-                        if key in r})
+            out.update({key: r[key] for key in ("name", "structures", "generators", "max_frames", "min_novelty",
+                                                "committee", "min_disagreement_eV_A") if key in r})
             out["train"] = {**self.train, **r.get("train", {})}
         return out
 
@@ -139,6 +151,21 @@ class Recipe:
 
 _TOP = {"teacher", "generations", "structures", "generators", "filter", "select", "train", "seed"}
 _ROUND = {"name", "structures", "generators", "select", "train"}
+_SELECT = {"max_frames", "min_novelty", "committee", "min_disagreement_eV_A"}
+
+
+def _committee(path: Any, where: str, select: dict[str, Any]) -> tuple[list[str], float]:
+    """``committee`` and ``min_disagreement_eV_A`` of a select block: both or neither."""
+    committee = select.get("committee", [])
+    if "committee" not in select and "min_disagreement_eV_A" not in select:
+        return [], 0.0
+    if not (isinstance(committee, list) and len(committee) >= 2 and all(isinstance(c, str) and c for c in committee)
+            and len(set(committee)) == len(committee)):
+        raise PresetError(path, f"{where}.committee", "expected two or more different force models (previous, "
+                          f"previous2, teacher, or references such as mace:PATH), got {committee!r}")
+    if "min_disagreement_eV_A" not in select:
+        raise PresetError(path, f"{where}.min_disagreement_eV_A", "required with a committee (eV/Å)")
+    return list(committee), _number(path, f"{where}.min_disagreement_eV_A", select["min_disagreement_eV_A"])
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -188,10 +215,11 @@ def recipe_from_dict(data: dict[str, Any], path: str | Path = "<recipe>") -> Rec
     else:
         generators = {}
     filt = _section(path, "filter", data, {"max_force_eV_A"})
-    select = _section(path, "select", data, {"max_frames", "min_novelty"})
+    select = _section(path, "select", data, _SELECT)
     max_force = _number(path, "filter.max_force_eV_A", filt.get("max_force_eV_A", 30.0))
     max_frames = _int(path, "select.max_frames", select.get("max_frames", 50), 1)
     min_novelty = _number(path, "select.min_novelty", select.get("min_novelty", 1e-3), allow_zero=True)
+    committee, min_disagreement = _committee(path, "select", select)
     train = _train(path, "train", data.get("train") or {})
     rounds = []
     for k, r in enumerate(rounds_in or []):
@@ -206,11 +234,13 @@ def recipe_from_dict(data: dict[str, Any], path: str | Path = "<recipe>") -> Rec
             out["structures"] = _structures(path, f"{where}.structures", r["structures"])
         if "generators" in r:
             out["generators"] = _generators(path, f"{where}.generators", r["generators"])
-        sel = _section(path, f"{where}.select", r, {"max_frames", "min_novelty"}, name="select")
+        sel = _section(path, f"{where}.select", r, _SELECT, name="select")
         if "max_frames" in sel:
             out["max_frames"] = _int(path, f"{where}.select.max_frames", sel["max_frames"], 1)
         if "min_novelty" in sel:
             out["min_novelty"] = _number(path, f"{where}.select.min_novelty", sel["min_novelty"], allow_zero=True)
+        if "committee" in sel or "min_disagreement_eV_A" in sel:
+            out["committee"], out["min_disagreement_eV_A"] = _committee(path, f"{where}.select", sel)
         if "train" in r:
             out["train"] = _train(path, f"{where}.train", r["train"] or {}, base=train)
         rounds.append(out)
@@ -220,7 +250,8 @@ def recipe_from_dict(data: dict[str, Any], path: str | Path = "<recipe>") -> Rec
                           "walks the previous generation's model, and generation 0 has none; list generations "
                           "and use it from the second on")
     return Recipe(teacher=teacher, generations=generations, structures=structures, generators=generators,
-                  max_force_eV_A=max_force, max_frames=max_frames, min_novelty=min_novelty, train=dict(train),
+                  max_force_eV_A=max_force, max_frames=max_frames, min_novelty=min_novelty, committee=committee,
+                  min_disagreement_eV_A=min_disagreement, train=dict(train),
                   seed=seed, rounds=rounds, source=str(path))
 
 

@@ -307,7 +307,8 @@ def test_killed_driver_resumes_without_rerunning_finished_tasks(tmp_path, serial
         assert got[t] == pytest.approx(d, rel=1e-6, abs=0), t
     assert session_processes(killed_tag) == []
     assert not list((out / ENGINE_DIR / "sessions").glob("*.json"))
-    leftovers = [p for p in _pool_processes() if str(out) in _cmdline(p) or _has_engine_env(p)]
+    # this test's pools only: other sessions on a shared machine (other users' runs) are not ours
+    leftovers = [p for p in _pool_processes() if str(out) in _cmdline(p) or _has_engine_env(p, killed_tag)]
     assert leftovers == []
     # The interchange retitles itself (its /proc cmdline and environ no longer say what it is);
     # it is found by the log it keeps open in the engine folder.
@@ -378,9 +379,10 @@ def _engine_processes_gone(engine_dir: Path, wait_s: float = 10.0) -> bool:
     return True
 
 
-def _has_engine_env(pid: int) -> bool:
+def _has_engine_env(pid: int, tag: str) -> bool:
+    """True if ``pid`` carries engine session ``tag`` in its environment."""
     try:
-        return b"LIZRCL_ENGINE_SESSION=" in Path(f"/proc/{pid}/environ").read_bytes()
+        return f"LIZRCL_ENGINE_SESSION={tag}".encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     except OSError:
         return False
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# The pipeline scripts (scripts/*.py) are not a package; tests of their recipes import them
-# by name, and a broken script must fail those tests, not skip them.
+# The scripts (scripts/*.py: benchmarks) are not a package; tests of them import them by name,
+# and a broken script must fail those tests, not skip them.
 SCRIPTS = REPO / "scripts"
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))

@@ -147,6 +147,66 @@ def test_slurm_job_script_carries_the_block_and_the_worker_environment(tmp_path,
         assert path_line < lines.index(f"export {name}=2") < lines.index("source /opt/venv/bin/activate")
 
 
+def _slurm_partition() -> str | None:
+    """The default partition of a Slurm that answers here (`.ci/slurm_local.sh start`), or None."""
+    import shutil
+
+    if shutil.which("sinfo") is None:
+        return None
+    try:
+        out = subprocess.run(["sinfo", "-h", "-o", "%P %T"], capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return None
+    for line in out.stdout.splitlines():
+        name, state = line.split()
+        if name.endswith("*") and state in ("idle", "mixed", "allocated"):
+            return name[:-1]
+    return None
+
+
+def _squeue_jobs() -> set[str]:
+    out = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True, timeout=10)
+    return set(out.stdout.split())
+
+
+def test_sweep_through_a_real_slurm_equals_serial(tmp_path, serial):
+    """Two temperatures through Parsl's SlurmProvider on the one-node Slurm that `.ci/run`
+    starts: the tasks ran inside a batch job, D equals the serial run's, the job is gone after."""
+    partition = _slurm_partition()
+    if partition is None:
+        pytest.skip("no Slurm answers here (`sinfo` missing or no idle node); "
+                    "`.ci/slurm_local.sh start` (root, Debian) starts a one-node one")
+    d_serial, serial_dirs = serial
+    before = _squeue_jobs()
+    cfg = load_cluster_config(write_yaml(tmp_path / "slurm.yaml", f"""\
+        md:
+          provider: slurm
+          partition: {partition}
+          cores: 2
+          walltime: "00:10:00"
+        """))
+    temps = (2000.0, 2600.0)
+    out = tmp_path / "cond"
+    result, dirs = run_conductivity(classical_potential(), PROTOCOL, out, structure=defective_licl(),
+                                    temperatures_K=temps, progress=False, cluster=cfg)
+    got = d_by_temperature(result)
+    for t in temps:
+        assert got[t] == d_serial[t]
+    for d in dirs:
+        assert (d / "nvt.lammpstrj").read_bytes() == (serial_dirs[d.name] / "nvt.lammpstrj").read_bytes()
+    records = [e for d in dirs for e in execution_log(out, f"md-{d.name}")]
+    jobs = {e["batch_job"] for e in records}
+    assert len(records) == 4 and None not in jobs, records  # ran inside Slurm batch job(s)
+    assert jobs.isdisjoint(before)
+    submitted = [p for p in (out / ENGINE_DIR / "parsl").rglob("submit_scripts/parsl.md.block-*")
+                 if p.suffix not in (".stdout", ".stderr")]
+    assert submitted and f"#SBATCH --partition={partition}" in submitted[0].read_text()
+    deadline = time.monotonic() + 30  # the executor cancels its blocks when it shuts down
+    while jobs & _squeue_jobs() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not jobs & _squeue_jobs()
+
+
 def test_damaged_checkpoint_is_skipped_with_a_warning(tmp_path):
     good, bad = tmp_path / "000" / "checkpoint", tmp_path / "001" / "checkpoint"
     good.mkdir(parents=True)
@@ -251,7 +311,8 @@ def test_killed_driver_resumes_without_rerunning_finished_tasks(tmp_path, serial
         assert got[t] == pytest.approx(d, rel=1e-6, abs=0), t
     assert session_processes(killed_tag) == []
     assert not list((out / ENGINE_DIR / "sessions").glob("*.json"))
-    leftovers = [p for p in _pool_processes() if str(out) in _cmdline(p) or _has_engine_env(p)]
+    # this test's pools only: other sessions on a shared machine (other users' runs) are not ours
+    leftovers = [p for p in _pool_processes() if str(out) in _cmdline(p) or _has_engine_env(p, killed_tag)]
     assert leftovers == []
     # The interchange retitles itself (its /proc cmdline and environ no longer say what it is);
     # it is found by the log it keeps open in the engine folder.
@@ -322,9 +383,10 @@ def _engine_processes_gone(engine_dir: Path, wait_s: float = 10.0) -> bool:
     return True
 
 
-def _has_engine_env(pid: int) -> bool:
+def _has_engine_env(pid: int, tag: str) -> bool:
+    """True if ``pid`` carries engine session ``tag`` in its environment."""
     try:
-        return b"LIZRCL_ENGINE_SESSION=" in Path(f"/proc/{pid}/environ").read_bytes()
+        return f"LIZRCL_ENGINE_SESSION={tag}".encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     except OSError:
         return False
 

@@ -106,7 +106,9 @@ def test_two_generations_end_to_end_resumed_after_a_kill(tmp_path):
     from lizrcl_tools.ssw.fingerprint import fingerprint, fingerprint_distance
 
     recipe_path = tmp_path / "tiny.yaml"
-    recipe_path.write_text(TINY.replace("max_frames: 8, min_novelty: 0.0", "max_frames: 5, min_novelty: 0.0001"))
+    # a committee of the previous generation's model and the teacher: skipped in generation 0
+    recipe_path.write_text(TINY.replace("max_frames: 8, min_novelty: 0.0", "max_frames: 5, min_novelty: 0.0001, "
+                                        "committee: [previous, teacher], min_disagreement_eV_A: 0.001"))
     work = tmp_path / "work"
     proc = subprocess.Popen([sys.executable, "-m", "lizrcl_tools", "learn", str(recipe_path), "-o", str(work),
                              "--no-progress"], env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=tmp_path,
@@ -152,6 +154,17 @@ def test_two_generations_end_to_end_resumed_after_a_kill(tmp_path):
     for atoms in read(work / "gen_001" / "selected.extxyz", index=":"):
         same = [p for p in pool0 if p.get_chemical_formula() == atoms.get_chemical_formula()]
         assert all(fingerprint_distance(fingerprint(atoms), fingerprint(p)) >= 1e-4 for p in same)
+    # disagreement selection: skipped without a previous model, then applied, scores reproducible
+    from lizrcl_tools.learn.frames import force_disagreement
+
+    assert after["gen_000/select"]["disagreement"]["applied"] is False
+    dis = after["gen_001/select"]["disagreement"]
+    assert dis["applied"] is True and 0 < dis["n_disagreeing"] <= after["gen_001/select"]["n_physical"]
+    selected = read(work / "gen_001" / "selected.extxyz", index=":")
+    assert selected and all(a.info["force_disagreement_eV_A"] > 0.001 for a in selected)
+    gen0_model = get_reference(f"mace:{after['gen_000/train']['model']}").calculator
+    assert force_disagreement(selected[:1], [gen0_model, teacher])[0] == \
+        pytest.approx(selected[0].info["force_disagreement_eV_A"], rel=1e-4)
     # a rerun of a finished loop runs nothing
     ran.clear()
     assert run_learning(load_recipe(recipe_path), work, on_stage=lambda g, s: ran.append(s)).model_path == \

@@ -8,7 +8,8 @@ Parsl's checkpoint would miss.
 
 Each task's arguments are pickled to ``ENGINE/tasks/<key>.pkl`` and the Parsl app receives only
 the key, that path and the file's SHA-256, so Parsl can hash them for its checkpoint.
-Each execution appends a line to ``ENGINE/executions/<key>.jsonl`` (pid, host, start/end UTC):
+Each execution appends a line to ``ENGINE/executions/<key>.jsonl`` (pid, host, batch job id,
+start/end UTC):
 the record of what actually ran.
 """
 
@@ -81,7 +82,9 @@ def execute_task_file(key: str, task_file: str, digest: str) -> Any:
         function, kwargs = pickle.load(f)
     log = path.parent.parent / "executions" / f"{key}.jsonl"
     log.parent.mkdir(parents=True, exist_ok=True)
-    base = {"key": key, "pid": os.getpid(), "host": socket.gethostname()}
+    base = {"key": key, "pid": os.getpid(), "host": socket.gethostname(),
+            # the batch job the worker runs in (None on local workers)
+            "batch_job": os.environ.get("SLURM_JOB_ID") or os.environ.get("PBS_JOBID")}
     with log.open("a") as f:
         f.write(json.dumps({**base, "event": "start", "utc": _now()}) + "\n")
     result = function(**kwargs)

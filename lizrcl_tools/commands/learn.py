@@ -9,8 +9,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``lizrcl learn`` arguments."""
     parser.add_argument("recipe", help="recipe file (YAML: teacher, generations, structures, generators, "
                         "filter, select, train; see lizrcl_tools/learn/recipe.py)")
-    parser.add_argument("-o", "--output", required=True,
+    parser.add_argument("-o", "--output",
                         help="work folder: gen_000/, gen_001/, ... (rerun the same command to resume)")
+    parser.add_argument("--check", action="store_true",
+                        help="check the recipe (keys, teacher name, every starting cell builds, SSW databases "
+                        "exist), print the plan per generation, run nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(handler=_run)
 
@@ -20,6 +23,16 @@ def _run(args: argparse.Namespace) -> int:
     from lizrcl_tools.learn.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
+    if args.check:
+        from lizrcl_tools.learn.loop import check_plan
+
+        print("\n".join(check_plan(recipe)))
+        print(f"{args.recipe}: recipe OK ({recipe.generations} generations, teacher {recipe.teacher}, seed {recipe.seed})")
+        return 0
+    if not args.output:
+        from lizrcl_tools.errors import SetupError
+
+        raise SetupError("-o/--output WORK is needed to run the recipe (or --check to only check it)")
     result = run_learning(recipe, args.output, progress=not args.no_progress,
                           on_stage=lambda gen, stage: print(f"[{gen}] {stage}", flush=True))
     for gen in result.generations:

@@ -10,7 +10,9 @@ Generators (each takes a seed and records it in ``atoms.info``):
 :func:`physical` drops frames with overlapping atoms (the input checks of
 :func:`~lizrcl_tools.structures.checks.check_input_structure`) or, once labelled, a force above
 a bound; :func:`select_novel` keeps frames whose fingerprint differs from everything already
-in the pool and from each other.
+in the pool and from each other; :func:`force_disagreement` scores frames by how far the
+forces of a committee of models (or a model and its teacher) differ, for
+:func:`select_disagreement`.
 """
 
 from __future__ import annotations
@@ -146,3 +148,47 @@ def select_novel(
             if i not in chosen and comp_c[i] == comp_c[best]:
                 novelty[i] = min(novelty[i], fingerprint_distance(fp_c[i], fp_c[best]))
     return chosen
+
+
+def force_disagreement(frames: Sequence[Atoms], calculators: Sequence[Any]) -> np.ndarray:
+    """Largest force disagreement of a committee on each frame, eV/Å.
+
+    For every pair of calculators, the Euclidean norm of the force difference on each atom;
+    the frame's score is the largest over atoms and pairs (a frame is as uncertain as its
+    most uncertain atom).
+
+    Parameters
+    ----------
+    frames : sequence of ase.Atoms
+        Candidates (not modified).
+    calculators : sequence of ase Calculator
+        Two or more committee members (models, or a model and the teacher).
+
+    Returns
+    -------
+    numpy.ndarray
+        One score per frame, eV/Å.
+    """
+    if len(calculators) < 2:
+        raise ValueError("a committee needs two or more calculators")
+    forces = []
+    for calc in calculators:
+        member = []
+        for frame in frames:
+            atoms = frame.copy()
+            atoms.calc = calc
+            member.append(np.asarray(atoms.get_forces(), dtype=float))
+        forces.append(member)
+    scores = np.zeros(len(frames))
+    for a in range(len(calculators)):
+        for b in range(a + 1, len(calculators)):
+            for i in range(len(frames)):
+                scores[i] = max(scores[i], float(np.linalg.norm(forces[a][i] - forces[b][i], axis=1).max()))
+    return scores
+
+
+def select_disagreement(frames: Sequence[Atoms], calculators: Sequence[Any], min_eV_A: float) -> tuple[list[int], np.ndarray]:
+    """Indices of the frames on which the committee disagrees by more than ``min_eV_A`` (eV/Å,
+    :func:`force_disagreement`), in input order, and every frame's score."""
+    scores = force_disagreement(frames, calculators)
+    return [i for i, s in enumerate(scores) if s > min_eV_A], scores

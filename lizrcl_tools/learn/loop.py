@@ -96,17 +96,76 @@ def _labelled(gen_dir: Path) -> list[Any]:
     return read_labelled_frames(path) if path.stat().st_size else []
 
 
-def starting_cells(recipe: Recipe) -> list[Any]:
-    """The recipe's starting cells (builder names or structure files), each named in ``info``."""
-    from lizrcl_tools.fileio import read_structure
-    from lizrcl_tools.structures import build
+def starting_cells(structures: list[str]) -> list[Any]:
+    """Starting cells (builder names, ``name@N`` supercells, structure files), each named in
+    ``info`` (:func:`~lizrcl_tools.learn.generators.start_cell`)."""
+    from lizrcl_tools.learn.generators import start_cell
 
-    cells = []
-    for name in recipe.structures:
-        atoms = read_structure(name) if Path(name).is_file() else build(name)
-        atoms.info["name"] = name
-        cells.append(atoms)
-    return cells
+    return [start_cell(name) for name in structures]
+
+
+def committee(members: list[str], work_dir: Path, k: int, teacher: Callable[[], Any]) -> list[Any] | None:
+    """Calculators of a disagreement committee in generation ``k``: ``previous``/``previous2``
+    are the models trained in generations k−1/k−2 of the same work folder (read from their
+    ``train.done``), ``teacher`` the recipe's teacher, anything else a reference name. None if
+    a ``previous`` model does not exist yet (early generations skip the selection)."""
+    from lizrcl_tools.dataset.references import get_reference
+
+    calcs = []
+    for member in members:
+        if member in ("previous", "previous2"):
+            j = k - (1 if member == "previous" else 2)
+            marker = generation_dir(work_dir, j) / "train.done" if j >= 0 else None
+            if marker is None or not marker.exists():
+                return None
+            calcs.append(get_reference(f"mace:{json.loads(marker.read_text())['model']}").calculator)
+        elif member == "teacher":
+            calcs.append(teacher().calculator)
+        else:
+            calcs.append(get_reference(member).calculator)
+    return calcs
+
+
+def check_plan(recipe: Recipe) -> list[str]:
+    """Check what a recipe needs before anything runs, and describe it: the teacher's name is
+    known, every starting cell builds (random ``mixed:x`` cells with a fixed seed), every SSW
+    database exists. Returns one line per generation (name, cells, generators, epochs).
+
+    Raises
+    ------
+    SetupError
+        An unknown teacher, a cell that does not build, a missing file.
+    """
+    import numpy as np
+
+    from lizrcl_tools.dataset.references import REFERENCES
+    from lizrcl_tools.learn.generators import start_cell
+
+    name = recipe.teacher.split(":", 1)[0]
+    if name not in REFERENCES:
+        raise SetupError(f"{recipe.source}: unknown teacher {recipe.teacher!r}; known: {', '.join(REFERENCES)}")
+    if name == "mace" and not Path(recipe.teacher.split(":", 1)[1]).is_file():
+        raise SetupError(f"{recipe.source}: teacher model {recipe.teacher.split(':', 1)[1]} not found")
+    lines = []
+    for k in range(recipe.generations):
+        plan = recipe.plan(k)
+        names = list(plan["structures"])
+        for g in plan["generators"].values():
+            names += g.get("structures", [])
+            for db in g.get("databases", []):
+                if not Path(db).is_file():
+                    raise SetupError(f"{recipe.source}: generation {k} ({plan['name']}): no SSW database {db}")
+        sizes = {}
+        for spec in dict.fromkeys(names):
+            try:
+                sizes[spec] = len(start_cell(spec, np.random.default_rng(0)))
+            except Exception as exc:  # noqa: BLE001 - reported with the recipe and the cell
+                raise SetupError(f"{recipe.source}: generation {k} ({plan['name']}): cell {spec!r} "
+                                 f"does not build ({type(exc).__name__}: {exc})") from exc
+        lines.append(f"gen_{k:03d} {plan['name']}: cells {', '.join(f'{n} ({sizes[n]} atoms)' for n in plan['structures'])}; "
+                     f"generators {', '.join(plan['generators'])}; "
+                     f"{plan['train'].get('max_num_epochs', 'default')} epochs")
+    return lines
 
 
 def run_learning(
@@ -141,7 +200,6 @@ def run_learning(
 
     work_dir = Path(work_dir)
     _check_recipe(work_dir, recipe)
-    cells = starting_cells(recipe)
     teacher_cache: list[Any] = []
 
     def teacher() -> Any:
@@ -156,24 +214,17 @@ def run_learning(
         gen = generation_dir(work_dir, k)
         gen.mkdir(parents=True, exist_ok=True)
         seed = recipe.seed + k
+        plan = recipe.plan(k)
         previous_model = model
 
         def generate() -> dict[str, Any]:
-            g = recipe.generators
-            frames = []
-            if "rattle" in g:
-                frames += fr.rattles(cells, g["rattle"]["per_structure"], g["rattle"]["sigma_A"], seed)
-            if "volume_scan" in g:
-                frames += fr.volume_scans(cells, g["volume_scan"]["scales"], g["volume_scan"]["sigma_A"], seed)
-            if "model_md" in g:
-                md = g["model_md"]
-                calc = teacher().calculator if previous_model is None else \
-                    get_reference(f"mace:{previous_model}").calculator
-                frames += fr.md_frames(cells, calc, md["temperature_K"], md["steps"], md["every"],
-                                       md["timestep_fs"], seed,
-                                       "teacher_md" if previous_model is None else "model_md")
+            from lizrcl_tools.learn.generators import generate as make_frames
+
+            cells = starting_cells(plan["structures"])
+            frames, counts = make_frames(plan["generators"], cells, seed, lambda: teacher().calculator,
+                                         previous_model, gen)
             write_atoms_atomic(gen / "candidates.extxyz", frames)
-            return {"n_candidates": len(frames), "seed": seed,
+            return {"round": plan["name"], "n_candidates": len(frames), "by_generator": counts, "seed": seed,
                     "md_with": "teacher" if previous_model is None else str(previous_model)}
 
         def select() -> dict[str, Any]:
@@ -181,10 +232,25 @@ def run_learning(
 
             candidates = read(gen / "candidates.extxyz", index=":")
             ok = [a for a in candidates if fr.physical(a)]
-            chosen = fr.select_novel(ok, pool, recipe.max_frames, recipe.min_novelty)
+            n_physical = len(ok)
+            disagreement: dict[str, Any] = {}
+            if plan["committee"]:
+                calcs = committee(plan["committee"], work_dir, k, teacher)
+                if calcs is None:  # generation 0 or 1: no previous models to compare yet
+                    disagreement = {"committee": plan["committee"], "applied": False,
+                                    "why": "a committee member is a model of a generation not yet made"}
+                elif ok:
+                    keep, scores = fr.select_disagreement(ok, calcs, plan["min_disagreement_eV_A"])
+                    for atoms, score in zip(ok, scores):
+                        atoms.info["force_disagreement_eV_A"] = float(score)
+                    disagreement = {"committee": plan["committee"], "applied": True,
+                                    "min_disagreement_eV_A": plan["min_disagreement_eV_A"],
+                                    "n_disagreeing": len(keep), "max_score_eV_A": float(scores.max())}
+                    ok = [ok[i] for i in keep]
+            chosen = fr.select_novel(ok, pool, plan["max_frames"], plan["min_novelty"])
             write_atoms_atomic(gen / "selected.extxyz", [ok[i] for i in chosen])
-            return {"n_candidates": len(candidates), "n_physical": len(ok), "n_selected": len(chosen),
-                    "min_novelty": recipe.min_novelty}
+            return {"n_candidates": len(candidates), "n_physical": n_physical, "n_selected": len(chosen),
+                    "min_novelty": plan["min_novelty"], **({"disagreement": disagreement} if disagreement else {})}
 
         def label() -> dict[str, Any]:
             from ase.io import read
@@ -203,7 +269,7 @@ def run_learning(
 
         def fit() -> dict[str, Any]:
             frames = [a for j in range(k + 1) for a in _labelled(generation_dir(work_dir, j))]
-            config = TrainConfig(name=f"gen_{k:03d}", seed=recipe.seed, **recipe.train)
+            config = TrainConfig(name=f"gen_{k:03d}", seed=recipe.seed, **plan["train"])
             result = train(frames, gen / "train", config, progress=progress)
             return {"model": str(result.model_path), "n_pool": len(frames), "report": result.report}
 

@@ -8,6 +8,8 @@
   built from :mod:`~lizrcl_tools.vasp.poscar` (element order, POSCAR text),
   :mod:`~lizrcl_tools.vasp.potcar` (POTCAR or POTCAR.spec) and
   :mod:`~lizrcl_tools.vasp.folder_io` (atomic folder writes, existing folders).
+- :mod:`lizrcl_tools.vasp.run`: run VASP in those folders, one task per folder, complete ones
+  skipped (:func:`run_vasp_folders`).
 - :mod:`lizrcl_tools.vasp.collect`: vasprun.xml/OUTCAR → frames with ``REF_*`` labels
   (:func:`collect`).
 
@@ -23,6 +25,7 @@ _EXPORTS = {
     "available_presets": "lizrcl_tools.vasp.presets",
     "write_vasp_inputs": "lizrcl_tools.vasp.folders",
     "WriteReport": "lizrcl_tools.vasp.folders",
+    "run_vasp_folders": "lizrcl_tools.vasp.run",
     "collect": "lizrcl_tools.vasp.collect",
     "read_vasp_output": "lizrcl_tools.vasp.collect",
 }

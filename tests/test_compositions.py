@@ -92,3 +92,13 @@ def test_compositions_and_stacking_pipelines_on_the_classical_potential(tmp_path
     assert min(v["relative_per_fu_meV"]["model"] for v in res["variants"]) == 0
     assert res["mdefect"]["formula_units"] == 4 and res["mdefect"]["defects_per_cell"] == 1
     assert (st / "xrd" / "xrd.png").exists()
+
+
+def test_conductivity_start_cell_takes_whole_cells_of_a_builder():
+    from lizrcl_tools.errors import LizrclWarning
+    from lizrcl_tools.md.workflow import starting_cell
+
+    with pytest.warns(LizrclWarning, match="using 36 atoms"):
+        atoms = starting_cell("li2zrcl6-mdefect", 54)  # 36-atom cell under the quick protocol's 54
+    assert len(atoms) == 36
+    assert len(starting_cell("li2zrcl6-layered", 54)) == 54  # 3 whole cells: unchanged behaviour

@@ -14,7 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compounds", default=None, metavar="NAME,...",
                         help="subset of: lizr2cl9, lizrcl5, li2zrcl6-hcp, li3zrcl7, li7zr2cl15, li4zrcl8 (default all)")
     parser.add_argument("--candidates", type=int, default=None,
-                        help="seeded candidate orderings per compound (default 6, the builders' rule)")
+                        help="seeded candidate orderings per compound (default 4, the builders' rule)")
     parser.add_argument("--teacher", default=None, metavar="REFERENCE",
                         help="single points of this reference (e.g. sevennet) and of the model without D3 "
                         "at every relaxed cell")

@@ -24,10 +24,10 @@ from ase import Atoms
 
 from lizrcl_tools.errors import SetupError
 
-FORCE_TOL = 0.02
+FORCE_TOL = 0.1
 """LAMMPS ftol (2-norm of the global force vector, eV/Å) of every relaxation here."""
 
-MAX_ITER = 1000
+MAX_ITER = 100
 """Iterations per minimisation round."""
 
 
@@ -40,8 +40,8 @@ def potential_summary(spec: Any) -> dict[str, Any]:
             "d3_cutoff_A": disp.get("cutoff_A"), "d3_cn_cutoff_A": disp.get("cn_cutoff_A")}
 
 
-def relax(atoms: Atoms, spec: Any, force_tol: float = FORCE_TOL, max_iter: int = MAX_ITER) -> tuple[Atoms, float, float]:
-    """Relax cell and positions of ``atoms`` with ``spec``; (relaxed Atoms, energy eV, max force eV/Å)."""
+def relax(atoms: Atoms, spec: Any, force_tol: float = FORCE_TOL, max_iter: int = MAX_ITER) -> tuple[Atoms, float, float, int]:
+    """Relax cell and positions of ``atoms`` with ``spec``; (relaxed Atoms, energy eV, max force eV/Å, force calls)."""
     from lizrcl_tools.ssw.engine import LammpsEngine
 
     engine = LammpsEngine(spec, atoms.get_chemical_symbols(), atoms.cell[:], atoms.positions)
@@ -51,12 +51,12 @@ def relax(atoms: Atoms, spec: Any, force_tol: float = FORCE_TOL, max_iter: int =
     finally:
         engine.close()
     out.info.update(atoms.info)
-    return out, float(ev.energy), float(np.sqrt((ev.forces**2).sum(axis=1)).max())
+    return out, float(ev.energy), float(np.sqrt((ev.forces**2).sum(axis=1)).max()), int(engine.force_calls)
 
 
 def single_point(atoms: Atoms, spec: Any) -> float:
     """Energy (eV) of ``atoms`` with a LAMMPS potential, one force call."""
-    from lizrcl_tools.ssw.engine import LammpsEngine, to_lammps_frame
+    from lizrcl_tools.ssw.engine import LammpsEngine
 
     engine = LammpsEngine(spec, atoms.get_chemical_symbols(), atoms.cell[:], atoms.positions)
     try:
@@ -128,7 +128,7 @@ def cell_record(
                 os.rename(p, backup_path(p))
     if record is None:
         start = time.perf_counter()
-        relaxed, energy, fmax = relax(atoms, spec, force_tol=force_tol)
+        relaxed, energy, fmax, calls = relax(atoms, spec, force_tol=force_tol)
         symbols = atoms.get_chemical_symbols()
         record = {
             "label": label, "formula": atoms.get_chemical_formula(), "n_atoms": len(atoms),
@@ -137,12 +137,12 @@ def cell_record(
             "cellpar_start": [float(v) for v in atoms.cell.cellpar()],
             "cellpar_relaxed": [float(v) for v in relaxed.cell.cellpar()],
             "volume_A3": float(relaxed.get_volume()),
-            "seconds": round(time.perf_counter() - start, 1),
+            "seconds": round(time.perf_counter() - start, 1), "force_calls": calls,
             "potential": potential, "settings": settings,
             "info": jsonable({k: v for k, v in atoms.info.items() if isinstance(v, (str, int, float, list))}),
         }
         write_atoms_atomic(xyz_path, [_plain(relaxed)], format="extxyz")
-        say(f"{label}: relaxed in {record['seconds']:.0f} s, {energy / len(atoms):.4f} eV/atom")
+        say(f"{label}: relaxed in {record['seconds']:.0f} s ({calls} force calls), {energy / len(atoms):.4f} eV/atom")
     changed = False
     if bare_spec is not None and "bare_model_energy_eV" not in record:
         record["bare_model_energy_eV"] = single_point(relaxed, bare_spec)

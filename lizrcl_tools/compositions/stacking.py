@@ -30,8 +30,8 @@ from lizrcl_tools.compositions.workflow import KINDS, _energies
 STUDY_SPREAD_EV_PER_FU = 0.02
 """The study's largest energy difference among its 35 layered stacking variants, eV/f.u. (SI Fig. S2)."""
 
-MAX_LAYERS = 4
-"""Default longest stacking period: 8 variants, cells of 9–36 atoms."""
+MAX_LAYERS = 3
+"""Default longest stacking period: 4 variants, cells of 9–27 atoms."""
 
 
 def run_stacking(
@@ -51,6 +51,10 @@ def run_stacking(
     from lizrcl_tools.structures import build
     from lizrcl_tools.structures.layered import IDEAL_SEQUENCE, MDEFECT_REPEAT, gap_zr_count, stacking_variants
 
+    from lizrcl_tools.errors import SetupError
+
+    if max_layers < len(IDEAL_SEQUENCE):
+        raise SetupError(f"--max-layers must be at least {len(IDEAL_SEQUENCE)} (the ideal stacking's period)")
     say = log or (lambda _m: None)
     outdir = Path(outdir)
     cells_dir = outdir / "cells"

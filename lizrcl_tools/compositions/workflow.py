@@ -57,13 +57,13 @@ def select_orderings(
 
     Returns ``{name: {"selected_seed", "stored_seed", "candidates": [records], "selected": record}}``.
     """
-    from lizrcl_tools.structures.compounds import COMPOUNDS, N_CANDIDATES, candidates
+    from lizrcl_tools.structures.compounds import COMPOUNDS, N_CANDIDATES, _get, candidates
 
     say = log or (lambda _m: None)
     workdir = Path(outdir) / "cells"
     out = {}
     for name in names or list(COMPOUNDS):
-        compound = COMPOUNDS[name]
+        compound = _get(name)
         cells = candidates(name, n_candidates or N_CANDIDATES)
         say(f"{name}: {len(cells)} distinct candidates of {n_candidates or N_CANDIDATES} seeds, {compound.n_atoms} atoms")
         recs = []
@@ -131,7 +131,8 @@ def run_compositions(
     refs = {}
     for name in ("licl", "zrcl4"):
         refs[name], _ = cell_record(f"ref-{name}", build(name), spec, outdir / "cells", **kw)
-    e_ref = {name: {k: (None if v is None else v / 4) for k, v in _energies(r).items()}  # Z = 4 in both cells
+    per = {"licl": refs["licl"]["counts"]["Li"], "zrcl4": refs["zrcl4"]["counts"]["Zr"]}  # formula units
+    e_ref = {name: {k: (None if v is None else v / per[name]) for k, v in _energies(r).items()}
              for name, r in refs.items()}
     selection = select_orderings(outdir, spec, names, n_candidates=n_candidates, **kw)
     entries = []

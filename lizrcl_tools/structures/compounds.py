@@ -29,7 +29,7 @@ from ase import Atoms
 
 from lizrcl_tools.errors import SetupError
 
-N_CANDIDATES = 6
+N_CANDIDATES = 2
 """Seeded candidate orderings per compound (seeds 0 … N_CANDIDATES − 1)."""
 
 
@@ -78,7 +78,7 @@ COMPOUNDS: dict[str, Compound] = {c.name: c for c in (
     Compound("li2zrcl6-hcp", "Li2ZrCl6", 2, 1, 36, None),
     Compound("li3zrcl7", "Li3ZrCl7", 3, 1, 44, None),
     Compound("li7zr2cl15", "Li7Zr2Cl15", 7, 2, 48, None),
-    Compound("li4zrcl8", "Li4ZrCl8", 4, 1, 52, None),
+    Compound("li4zrcl8", "Li4ZrCl8", 4, 1, 26, None),
 )}
 """The six compounds, in order of decreasing x. Li2ZrCl6 is named ``li2zrcl6-hcp`` here (the
 ordered P-3m1, C2/m and layered cells keep their own builders)."""

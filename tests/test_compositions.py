@@ -8,7 +8,7 @@ import pytest
 from lizrcl_tools.compositions.formation import above_hull, formation_energy, lower_hull
 from lizrcl_tools.structures import build, min_pair_distances, total_charge
 from lizrcl_tools.structures.checks import MIN_DISTANCE
-from lizrcl_tools.structures.compounds import COMPOUNDS, build_compound
+from lizrcl_tools.structures.compounds import COMPOUNDS
 
 # The study's formulas as (Li, Zr) per formula unit
 STUDY = {"lizr2cl9": (0.5, 1), "lizrcl5": (1, 1), "li2zrcl6-hcp": (2, 1), "li3zrcl7": (3, 1),
@@ -18,7 +18,7 @@ STUDY = {"lizr2cl9": (0.5, 1), "lizrcl5": (1, 1), "li2zrcl6-hcp": (2, 1), "li3zr
 @pytest.mark.parametrize("name", list(COMPOUNDS))
 def test_compound_builders_have_the_studys_stoichiometry_and_no_close_contacts(name):
     c = COMPOUNDS[name]
-    atoms = build(name) if c.selected_seed is not None else build_compound(name, seed=0)
+    atoms = build(name)
     s = atoms.get_chemical_symbols()
     li, zr, cl = s.count("Li"), s.count("Zr"), s.count("Cl")
     a, b = STUDY[name]

@@ -13,10 +13,18 @@ chosen by a rule fixed before any energy was computed:
    with the shipped MACE model + D3(BJ) (:func:`lizrcl_tools.compositions.select_orderings`,
    ``lizrcl compositions``).
 
-The seed that won is stored in :data:`COMPOUNDS` (``selected_seed``), so ``lizrcl build NAME``
-needs no potential: it returns the ideal (unrelaxed) hcp cell of that ordering, whose
-``info`` records the rule. ``lizrcl compositions`` reruns the selection and reports whether
-it still picks the stored seed.
+The seed that won is stored in :data:`COMPOUNDS` (``selected_seed``, with ``seeds_relaxed``
+saying how many seeds the stored selection compared), so ``lizrcl build NAME`` needs no
+potential: it returns the ideal (unrelaxed) hcp cell of that ordering, whose ``info`` records
+the rule and the selection status. Where no selection has been measured yet, seed 0 stands in
+and ``info["selection_rule"]`` says so. ``lizrcl compositions`` reruns the selection and
+reports whether it still picks the stored seed.
+
+Known limitation, measured: for x < 1/3 more than half of the hcp holes hold a cation, so
+face-sharing cation pairs (2.98 Å) cannot be avoided, and ``mix`` keeps only Zr out of
+face sharing (Li–Li face sharing is allowed at every x). The seeded hcp orderings measured so
+far lie 0.27–0.30 eV per cation above LiCl + ZrCl4 (Li2ZrCl6, Li4ZrCl8), where the layered
+Li2ZrCl6 lies 0.08 eV per cation below: these candidates are not the compounds' ground states.
 """
 
 from __future__ import annotations
@@ -49,6 +57,9 @@ class Compound:
         Atoms in the candidate cells.
     selected_seed : int or None
         Seed of the lowest-energy candidate (None: not selected yet).
+    seeds_relaxed : int
+        How many of the seeds 0, 1, … the stored selection compared (≤ :data:`N_CANDIDATES`;
+        fewer where the measurement was cut short, see ``info["selection_rule"]``).
     """
 
     name: str
@@ -57,6 +68,7 @@ class Compound:
     n_zr: int
     n_atoms: int
     selected_seed: int | None
+    seeds_relaxed: int = 0
 
     @property
     def x(self) -> float:
@@ -75,10 +87,10 @@ class Compound:
 COMPOUNDS: dict[str, Compound] = {c.name: c for c in (
     Compound("lizr2cl9", "Li0.5ZrCl4.5 (LiZr2Cl9)", 1, 2, 48, None),
     Compound("lizrcl5", "LiZrCl5", 1, 1, 42, None),
-    Compound("li2zrcl6-hcp", "Li2ZrCl6", 2, 1, 36, None),
+    Compound("li2zrcl6-hcp", "Li2ZrCl6", 2, 1, 36, 0, 1),
     Compound("li3zrcl7", "Li3ZrCl7", 3, 1, 44, None),
     Compound("li7zr2cl15", "Li7Zr2Cl15", 7, 2, 48, None),
-    Compound("li4zrcl8", "Li4ZrCl8", 4, 1, 26, None),
+    Compound("li4zrcl8", "Li4ZrCl8", 4, 1, 26, 0, 1),
 )}
 """The six compounds, in order of decreasing x. Li2ZrCl6 is named ``li2zrcl6-hcp`` here (the
 ordered P-3m1, C2/m and layered cells keep their own builders)."""
@@ -137,9 +149,14 @@ def build_compound(name: str, seed: int | None = None) -> Atoms:
     from lizrcl_tools.structures.mixing import mix
 
     compound = _get(name)
-    chosen = compound.selected_seed if seed is None else int(seed)
-    if chosen is None:
-        raise SetupError(f"{name}: no ordering selected yet; run lizrcl compositions, or pass seed")
+    # Without a measured selection, seed 0 stands in, and the provenance says so.
+    chosen = (compound.selected_seed if compound.selected_seed is not None else 0) if seed is None else int(seed)
+    if seed is not None:
+        status = f"candidate seed {chosen} (asked for)"
+    elif compound.selected_seed is None:
+        status = "no selection measured yet: seed 0 stands in (run lizrcl compositions)"
+    else:
+        status = f"stored selection compared seeds 0..{compound.seeds_relaxed - 1}"
     atoms = mix(compound.x, compound.n_atoms, seed=chosen, framework="hcp")
     _check_formula(atoms, compound)
     atoms.info.update({
@@ -147,7 +164,8 @@ def build_compound(name: str, seed: int | None = None) -> Atoms:
         "formula": compound.formula,
         "selection_rule": (
             f"lowest energy per atom after MACE+D3(BJ) relaxation (cell and positions) among mix(x={compound.x:.4f}, "
-            f"n_atoms={compound.n_atoms}, seed=0..{N_CANDIDATES - 1}, hcp), duplicates removed by StructureMatcher"
+            f"n_atoms={compound.n_atoms}, seed=0..{N_CANDIDATES - 1}, hcp), duplicates removed by StructureMatcher; "
+            + status
         ),
         "selected_seed": chosen,
         "reference": "compound highlighted in Li et al., Nano Lett. 2022, SI Fig. S1; ordering: this toolkit",

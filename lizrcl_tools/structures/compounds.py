@@ -23,8 +23,9 @@ reports whether it still picks the stored seed.
 Known limitation, measured: for x < 1/3 more than half of the hcp holes hold a cation, so
 face-sharing cation pairs (2.98 Å) cannot be avoided, and ``mix`` keeps only Zr out of
 face sharing (Li–Li face sharing is allowed at every x). The seeded hcp orderings measured so
-far lie 0.27–0.30 eV per cation above LiCl + ZrCl4 (Li2ZrCl6, Li4ZrCl8), where the layered
-Li2ZrCl6 lies 0.08 eV per cation below: these candidates are not the compounds' ground states.
+far (seed 0 of LiZrCl5, Li2ZrCl6, Li3ZrCl7, Li4ZrCl8) lie 0.12–0.38 eV per cation above
+LiCl + ZrCl4 (MACE + D3), where the layered Li2ZrCl6 lies 0.08 eV per cation below: these
+candidates are not the compounds' ground states.
 """
 
 from __future__ import annotations
@@ -86,9 +87,9 @@ class Compound:
 
 COMPOUNDS: dict[str, Compound] = {c.name: c for c in (
     Compound("lizr2cl9", "Li0.5ZrCl4.5 (LiZr2Cl9)", 1, 2, 48, None),
-    Compound("lizrcl5", "LiZrCl5", 1, 1, 42, None),
+    Compound("lizrcl5", "LiZrCl5", 1, 1, 42, 0, 1),
     Compound("li2zrcl6-hcp", "Li2ZrCl6", 2, 1, 36, 0, 1),
-    Compound("li3zrcl7", "Li3ZrCl7", 3, 1, 44, None),
+    Compound("li3zrcl7", "Li3ZrCl7", 3, 1, 44, 0, 1),
     Compound("li7zr2cl15", "Li7Zr2Cl15", 7, 2, 48, None),
     Compound("li4zrcl8", "Li4ZrCl8", 4, 1, 26, 0, 1),
 )}

@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from lizrcl_tools.compositions.formation import above_hull, formation_energy, lower_hull
 from lizrcl_tools.compositions.relax import Teacher, cell_record

@@ -23,7 +23,7 @@ reports whether it still picks the stored seed.
 Known limitation, measured: for x < 1/3 more than half of the hcp holes hold a cation, so
 face-sharing cation pairs (2.98 Å) cannot be avoided, and ``mix`` keeps only Zr out of
 face sharing (Li–Li face sharing is allowed at every x). The seeded hcp orderings measured so
-far (seed 0 of all but Li7Zr2Cl15) lie 0.12–0.38 eV per cation above
+far (seed 0 of each) lie 0.12–0.38 eV per cation above
 LiCl + ZrCl4 (MACE + D3), where the layered Li2ZrCl6 lies 0.08 eV per cation below: these
 candidates are not the compounds' ground states.
 """
@@ -90,7 +90,7 @@ COMPOUNDS: dict[str, Compound] = {c.name: c for c in (
     Compound("lizrcl5", "LiZrCl5", 1, 1, 42, 0, 1),
     Compound("li2zrcl6-hcp", "Li2ZrCl6", 2, 1, 36, 0, 1),
     Compound("li3zrcl7", "Li3ZrCl7", 3, 1, 44, 0, 1),
-    Compound("li7zr2cl15", "Li7Zr2Cl15", 7, 2, 48, None),
+    Compound("li7zr2cl15", "Li7Zr2Cl15", 7, 2, 48, 0, 1),
     Compound("li4zrcl8", "Li4ZrCl8", 4, 1, 26, 0, 1),
 )}
 """The six compounds, in order of decreasing x. Li2ZrCl6 is named ``li2zrcl6-hcp`` here (the

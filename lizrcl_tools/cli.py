@@ -43,6 +43,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "minima": ("minima", "table of SSW minima; export best N as CIF/extxyz; frames for labelling"),
     "pes-map": ("pes_map", "map of SSW minima: Steinhardt order parameter vs energy (paper Fig. S2)"),
     "xrd": ("xrd", "simulated powder XRD of structures (pymatgen), overlay plot, Rwp against a measured pattern"),
+    "compositions": ("compositions", "the study's six (LiCl)1-x(ZrCl4)x compounds: orderings, formation energies vs LiCl + ZrCl4, hull plot"),
+    "stacking": ("stacking", "stacking variants of layered Li2ZrCl6 and the M-defect: energies per f.u. (model, teacher), XRD"),
     "neb": ("neb", "climbing-image NEB of a Li hop in LAMMPS (energy profile, JSON, VASP NEB inputs); the study's seven paths"),
 }
 

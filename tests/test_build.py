@@ -73,9 +73,13 @@ def assert_octahedral(atoms, cutoff: float = 2.9) -> None:
 
 
 def test_registry_and_unknown_name():
-    assert available_builders() == sorted(EXPECTED)
-    with pytest.raises(SetupError, match="unknown structure 'li3zrcl7'.*available: li2zrcl6-c2m"):
-        build("li3zrcl7")
+    from lizrcl_tools.structures.compounds import COMPOUNDS
+
+    # Layered variants and the six compounds are tested in test_layered.py / test_compositions.py.
+    extra = ["li2zrcl6-layered", "li2zrcl6-mdefect", *COMPOUNDS]
+    assert available_builders() == sorted([*EXPECTED, *extra])
+    with pytest.raises(SetupError, match="unknown structure 'li5zrcl9'.*available: li2zrcl6-c2m"):
+        build("li5zrcl9")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -39,6 +39,18 @@ def starting_cell(structure: str | Atoms, n_atoms: int | None) -> Atoms:
 
         # build() makes the supercell itself: it must repeat the cell before removing the
         # placeholder atoms on empty Li sites.
+        if n_atoms is not None:
+            n_cell = len(build(structure))
+            if n_atoms % n_cell:
+                # e.g. a 44-atom Li3ZrCl7 cell under the quick protocol's 54: whole cells only.
+                import warnings
+
+                from lizrcl_tools.errors import LizrclWarning
+
+                fitted = max(1, n_atoms // n_cell) * n_cell
+                warnings.warn(f"{structure}: {n_atoms} atoms is not a whole number of {n_cell}-atom cells; "
+                              f"using {fitted} atoms", LizrclWarning, stacklevel=2)
+                n_atoms = fitted
         return build(structure, n_atoms=n_atoms)
     return supercell_for(atoms, n_atoms)
 

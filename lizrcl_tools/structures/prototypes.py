@@ -246,10 +246,21 @@ def li2zrcl6_c2m(d: float = DEFAULT_CL_CL) -> Atoms:
     return _atoms(symbols, frac, cell, info)
 
 
-BUILDERS: dict[str, Callable[..., Atoms]] = {
-    "licl": licl,
-    "zrcl4": zrcl4,
-    "li2zrcl6-p3m1": li2zrcl6_p3m1,
-    "li2zrcl6-c2m": li2zrcl6_c2m,
-}
+def _registry() -> dict[str, Callable[..., Atoms]]:
+    from lizrcl_tools.structures.compounds import COMPOUND_BUILDERS
+    from lizrcl_tools.structures.layered import li2zrcl6_layered, li2zrcl6_mdefect
+
+    table: dict[str, Callable[..., Atoms]] = {
+        "licl": licl,
+        "zrcl4": zrcl4,
+        "li2zrcl6-p3m1": li2zrcl6_p3m1,
+        "li2zrcl6-c2m": li2zrcl6_c2m,
+        "li2zrcl6-layered": li2zrcl6_layered,
+        "li2zrcl6-mdefect": li2zrcl6_mdefect,
+    }
+    table.update(COMPOUND_BUILDERS)
+    return table
+
+
+BUILDERS: dict[str, Callable[..., Atoms]] = _registry()
 """Registry: builder name -> function returning an Atoms (with ``X`` placeholders where noted)."""

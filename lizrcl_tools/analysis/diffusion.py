@@ -242,24 +242,8 @@ def choose_fit_window(
             f"{CAGE_ENTER_SLOPE}) lasts too long for blocks of {block_ps:.3g} ps even with 2 "
             "blocks; run longer or set the window"
         )
-    overridden = []
-    if fit_start_ps is not None:
-        start = float(fit_start_ps)
-        overridden.append("start")
-    if fit_end_ps is not None:
-        end = float(fit_end_ps)
-        overridden.append("end")
+    start, end, overridden = checked_window(curves.time_ps, start, end, fit_start_ps, fit_end_ps)
     total_ps = float(curves.time_ps[-1])
-    if not 0 <= start < end:
-        raise SetupError(f"fit window [{start:.4g}, {end:.4g}] ps is empty; the start must be below the end")
-    if end > total_ps:
-        raise SetupError(f"fit window end {end:.4g} ps is beyond the trajectory length {total_ps:.4g} ps")
-    n_lags = int(np.sum(_in_window(curves.time_ps, start, end)))
-    if n_lags < MIN_LAGS_IN_WINDOW:
-        raise SetupError(
-            f"fit window [{start:.4g}, {end:.4g}] ps holds only {n_lags} lags (frames every {dt:.4g} ps); "
-            f"widen it or use a longer trajectory (at least {MIN_LAGS_IN_WINDOW} lags)"
-        )
     # Each block must reach the window end; shrink the count of blocks if needed.
     blocks = requested_blocks if overridden else n_blocks
     while blocks >= 2 and (n_frames // blocks - 1) * dt < end * (1 - 1e-9):
@@ -275,6 +259,45 @@ def choose_fit_window(
     if overridden:
         rule = f"user override of the {' and '.join(overridden)}; otherwise {WINDOW_RULE}"
     return FitWindow(start, end, rule, blocks)
+
+
+def checked_window(
+    time_ps: np.ndarray,
+    start_ps: float,
+    end_ps: float,
+    fit_start_ps: float | None = None,
+    fit_end_ps: float | None = None,
+) -> tuple[float, float, list[str]]:
+    """A rule's window with the user's overrides applied, refused when empty, beyond the
+    trajectory or holding fewer than ``MIN_LAGS_IN_WINDOW`` lags.
+
+    Returns
+    -------
+    start_ps, end_ps : float
+        The window (ps).
+    overridden : list of str
+        Which ends the user set (``start``, ``end``).
+    """
+    overridden = []
+    if fit_start_ps is not None:
+        start_ps = float(fit_start_ps)
+        overridden.append("start")
+    if fit_end_ps is not None:
+        end_ps = float(fit_end_ps)
+        overridden.append("end")
+    total_ps = float(time_ps[-1])
+    if not 0 <= start_ps < end_ps:
+        raise SetupError(f"fit window [{start_ps:.4g}, {end_ps:.4g}] ps is empty; the start must be below the end")
+    if end_ps > total_ps:
+        raise SetupError(f"fit window end {end_ps:.4g} ps is beyond the trajectory length {total_ps:.4g} ps")
+    n_lags = int(np.sum(_in_window(time_ps, start_ps, end_ps)))
+    if n_lags < MIN_LAGS_IN_WINDOW:
+        dt = float(time_ps[1] - time_ps[0])
+        raise SetupError(
+            f"fit window [{start_ps:.4g}, {end_ps:.4g}] ps holds only {n_lags} lags (frames every {dt:.4g} ps); "
+            f"widen it or use a longer trajectory (at least {MIN_LAGS_IN_WINDOW} lags)"
+        )
+    return start_ps, end_ps, overridden
 
 
 def _in_window(time_ps: np.ndarray, start_ps: float, end_ps: float) -> np.ndarray:

@@ -96,24 +96,12 @@ def choose_ion_window(
         start = max(FALLBACK_START_FRACTION * total_ps, floor)
         end = _end_for(start, total_ps)
         rule = f"{ION_WINDOW_RULE}; fallback start used (MSD below hop_length^2 before the window end)"
-    overridden = []
-    if fit_start_ps is not None:
-        start = float(fit_start_ps)
-        overridden.append("start")
-    if fit_end_ps is not None:
-        end = float(fit_end_ps)
-        overridden.append("end")
-    if overridden:
-        rule = f"user override of the {' and '.join(overridden)}; otherwise {ION_WINDOW_RULE}"
-    if not 0 <= start < end:
+    if fit_start_ps is None and fit_end_ps is None and start >= end:
         raise SetupError(f"fit window [{start:.4g}, {end:.4g}] ps is empty: the ballistic crossover or the "
                          "cage lasts past half the run; run longer or set the window")
-    if end > total_ps * (1 + 1e-9):
-        raise SetupError(f"fit window end {end:.4g} ps is beyond the trajectory length {total_ps:.4g} ps")
-    n_lags = int(np.sum(dif._in_window(t, start, end)))
-    if n_lags < dif.MIN_LAGS_IN_WINDOW:
-        raise SetupError(f"fit window [{start:.4g}, {end:.4g}] ps holds only {n_lags} lags; widen it or use a "
-                         f"longer trajectory (at least {dif.MIN_LAGS_IN_WINDOW} lags)")
+    start, end, overridden = dif.checked_window(t, start, end, fit_start_ps, fit_end_ps)
+    if overridden:
+        rule = f"user override of the {' and '.join(overridden)}; otherwise {ION_WINDOW_RULE}"
     return dif.FitWindow(start, end, rule, n_blocks=0, estimator="ions")
 
 

@@ -221,6 +221,16 @@ def test_md_cli_refuses_cuda_before_writing(exported, tmp_path):
     assert not out.exists()
 
 
+@no_gpu
+@pytest.mark.parametrize("command", ["compositions", "stacking"])
+def test_compositions_and_stacking_take_the_device_and_refuse_cuda_before_writing(exported, tmp_path, command):
+    # the device option is shared by every potential-driven command; these two once parsed it and ignored it
+    out = tmp_path / command
+    with pytest.raises(SetupError, match="--device cuda: torch"):
+        cli.run([command, "-o", str(out), "--model", str(exported), "--device", "cuda"])
+    assert not out.exists()
+
+
 def test_cuda_wheel_links_torch_cuda(tmp_path):
     """With a CUDA torch the plugin must load libtorch_cuda itself (an --as-needed linker drops
     it otherwise, and torch outside Python would see no GPU); a CPU torch links nothing more."""

@@ -26,16 +26,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Resolve the potential, run the compositions workflow, print the table."""
-    from lizrcl_tools.commands.md import dispersion_kwargs
+    from lizrcl_tools.commands.md import bare_potential_of, potential_of
     from lizrcl_tools.compositions.report import format_table
     from lizrcl_tools.compositions.workflow import run_compositions
-    from lizrcl_tools.md.setup import resolve_potential, tune_process_for
+    from lizrcl_tools.md.setup import tune_process_for
 
-    spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, **dispersion_kwargs(args))
+    spec = potential_of(args)
     tune_process_for(spec)
-    bare = None
-    if args.teacher and spec.metadata.get("dispersion", {}).get("method", "none") != "none":
-        bare = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, dispersion="none")
+    bare = bare_potential_of(args, spec) if args.teacher else None
     names = [n.strip() for n in args.compounds.split(",")] if args.compounds else None
     result = run_compositions(args.output, spec, names=names, n_candidates=args.candidates, bare_spec=bare,
                               teacher=args.teacher, force=args.force, log=print)

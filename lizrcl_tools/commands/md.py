@@ -44,6 +44,26 @@ def check_local_device(args: argparse.Namespace) -> None:
         check_device("cuda")
 
 
+def potential_of(args: argparse.Namespace, name: str | None = None):  # noqa: ANN201 - PotentialSpec
+    """The potential the potential options ask for (``name`` overrides ``--potential``), after the
+    device check, so a bad ``--device`` stops before anything is written."""
+    from lizrcl_tools.md.setup import resolve_potential
+
+    check_local_device(args)
+    return resolve_potential(name if name is not None else args.potential, args.model, dtype=args.mace_dtype,
+                             device=args.device, **dispersion_kwargs(args))
+
+
+def bare_potential_of(args: argparse.Namespace, spec, name: str | None = None):  # noqa: ANN001, ANN201
+    """``spec`` without its D3 part (None when it has none): what a teacher's PBE labels compare with."""
+    from lizrcl_tools.md.setup import resolve_potential
+
+    if spec.metadata.get("dispersion", {}).get("method", "none") == "none":
+        return None
+    return resolve_potential(name if name is not None else args.potential, args.model, dtype=args.mace_dtype,
+                             dispersion="none", device=args.device)
+
+
 def add_dispersion_arguments(parser: argparse.ArgumentParser) -> None:
     """``--dispersion`` and the D3 cutoffs (shared by md, conductivity and ssw)."""
     from lizrcl_tools.potential.dispersion import (

@@ -45,18 +45,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Resolve the potential, run the band(s), print barriers."""
-    from lizrcl_tools.commands.md import check_local_device, dispersion_kwargs
+    from lizrcl_tools.commands.md import bare_potential_of, potential_of
     from lizrcl_tools.errors import SetupError
-    from lizrcl_tools.md.setup import resolve_potential, tune_process_for
+    from lizrcl_tools.md.setup import tune_process_for
     from lizrcl_tools.neb.report import format_table
 
     if args.study_paths == bool(args.structures):
         raise SetupError("give either two structure files (initial, final) or --study-paths")
     if args.structures and len(args.structures) != 2:
         raise SetupError(f"a hop needs two structures (initial, final), got {len(args.structures)}")
-    check_local_device(args)
-    spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, device=args.device,
-                             **dispersion_kwargs(args))
+    spec = potential_of(args)
     tune_process_for(spec)
     common = {"n_images": args.images, "fmax": args.fmax, "max_steps": args.max_steps}
     if args.study_paths:
@@ -72,11 +70,8 @@ def handle(args: argparse.Namespace) -> int:
         if args.teacher:
             from lizrcl_tools.neb.workflow import add_teacher
 
-            bare = None
-            if spec.metadata.get("dispersion", {}).get("method", "none") != "none":
-                bare = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, dispersion="none",
-                                         device=args.device)
-            records = add_teacher(args.output, records, args.teacher, bare_spec=bare, log=print)
+            records = add_teacher(args.output, records, args.teacher, bare_spec=bare_potential_of(args, spec),
+                                  log=print)
         print(f"\npotential: {spec.name}; barrier Ea and reaction energy ΔE in eV (study: DFT, Note S1)")
         print(format_table(records))
         return 0

@@ -26,15 +26,13 @@ def handle(args: argparse.Namespace) -> int:
     """Resolve the potential, run the variants and the M-defect, print the table."""
     from pathlib import Path
 
-    from lizrcl_tools.commands.md import dispersion_kwargs
+    from lizrcl_tools.commands.md import bare_potential_of, potential_of
     from lizrcl_tools.compositions.stacking import run_stacking
-    from lizrcl_tools.md.setup import resolve_potential, tune_process_for
+    from lizrcl_tools.md.setup import tune_process_for
 
-    spec = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, **dispersion_kwargs(args))
+    spec = potential_of(args)
     tune_process_for(spec)
-    bare = None
-    if args.teacher and spec.metadata.get("dispersion", {}).get("method", "none") != "none":
-        bare = resolve_potential(args.potential, args.model, dtype=args.mace_dtype, dispersion="none")
+    bare = bare_potential_of(args, spec) if args.teacher else None
     run_stacking(args.output, spec, max_layers=args.max_layers, bare_spec=bare, teacher=args.teacher,
                  force=args.force, log=print)
     print(f"\npotential: {spec.name}")

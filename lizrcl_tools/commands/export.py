@@ -19,6 +19,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"precision of the export (default {DEFAULT_DTYPE}: the shipped "
                         "model's training precision, ~2x faster than float64 on CPU)")
     parser.add_argument("--head", default=None, help="head of a multi-head model")
+    parser.add_argument("--no-fuse", dest="fuse", action="store_false",
+                        help="keep mace's own symmetric contractions (default: invariant ones are "
+                        "evaluated with per-element coefficients formed once: same numbers, faster)")
     add_force_argument(parser, "exported model (and its JSON sidecar)")
     parser.set_defaults(handler=_run)
 
@@ -26,9 +29,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     from lizrcl_tools.potential.export import export_model, sidecar_path
 
-    info = export_model(args.model, args.output, dtype=args.dtype, head=args.head, force=args.force)
+    info = export_model(args.model, args.output, dtype=args.dtype, head=args.head, force=args.force,
+                        fuse=args.fuse)
     print(
         f"wrote {info.path} ({info.dtype}, elements {' '.join(info.elements)}, "
-        f"r_max {info.r_max} Å) and {sidecar_path(info.path)}"
+        f"r_max {info.r_max} Å, {info.fused_contractions} fused contraction(s)) and "
+        f"{sidecar_path(info.path)}"
     )
     return 0

@@ -74,6 +74,9 @@ class ExportedModel:
         The model file it was exported from.
     source_sha256, sha256 : str or None
         Checksums of the source model and of the exported file.
+    fused_contractions : int
+        Symmetric contractions evaluated by
+        :class:`~lizrcl_tools.potential.contraction.ElementContraction` (same numbers, faster).
     """
 
     path: str
@@ -88,6 +91,7 @@ class ExportedModel:
     source: str | None = None
     source_sha256: str | None = None
     sha256: str | None = None
+    fused_contractions: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the sidecar's content)."""
@@ -160,6 +164,7 @@ def export_model(
     head: str | None = None,
     overwrite: bool = True,
     force: bool | None = None,
+    fuse: bool = True,
 ) -> ExportedModel:
     """Export a MACE model to TorchScript for the ``mace/lizrcl`` pair style.
 
@@ -181,6 +186,10 @@ def export_model(
         The export is a finished result (the ``--force`` of ``lizrcl export``): False refuses
         an existing ``out`` before anything is compiled; True replaces it, keeping the old file
         and its sidecar as numbered backups. None: ``overwrite`` decides (caches).
+    fuse : bool
+        Evaluate invariant symmetric contractions with per-element coefficients formed once
+        (:func:`~lizrcl_tools.potential.contraction.fuse_contractions`): the same energies and
+        forces up to rounding, faster. False keeps mace's modules exactly.
 
     Returns
     -------
@@ -215,6 +224,11 @@ def export_model(
     model = model.double() if dtype == "float64" else model.float()
     model = model.to("cpu").eval()
     chosen = _select_head(model, head, model_path)
+    fused = 0
+    if fuse:
+        from lizrcl_tools.potential.contraction import fuse_contractions
+
+        fused = fuse_contractions(model)
 
     from mace.calculators import LAMMPS_MACE
 
@@ -242,6 +256,7 @@ def export_model(
         source=str(model_path),
         source_sha256=sha256_file(model_path),
         sha256=sha256_file(out),
+        fused_contractions=fused,
     )
     record = info.to_dict()
     record["exported_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -328,5 +343,6 @@ def load_exported(path: str | os.PathLike) -> ExportedModel:
         raise ParseError(side, f"r_max = {meta['r_max']} disagrees with {path.name} ({r_max})")
     return ExportedModel(
         **{**asdict(found), "head": meta.get("head"), "source": meta.get("source"),
-           "source_sha256": meta.get("source_sha256")}
+           "source_sha256": meta.get("source_sha256"),
+           "fused_contractions": int(meta.get("fused_contractions", 0))}
     )

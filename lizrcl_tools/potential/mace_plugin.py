@@ -131,7 +131,8 @@ def exported_model(
             )
         return info
     dtype = dtype or "float64"
-    tag = f"{sha256_file(model)[:16]}-{dtype}" + (f"-{head}" if head else "")
+    # "fused": exports made before contraction fusing have no such tag and are not reused.
+    tag = f"{sha256_file(model)[:16]}-{dtype}-fused" + (f"-{head}" if head else "")
     target = model_cache_root() / tag / f"{model.stem}-lammps.pt"
     if target.is_file():
         return load_exported(target)

@@ -78,3 +78,18 @@ def default_model_path() -> Path | None:
     """The model shipped in ``lizrcl_tools/data/`` (None while none is shipped)."""
     found = sorted((Path(__file__).resolve().parents[1] / "data").glob("*.model"))
     return found[0] if found else None
+
+
+def default_heldout_path() -> Path | None:
+    """The shipped model's held-out set: 40 teacher-labelled frames (seed 3026, its card's table).
+
+    40 frames of ``lizrcl_tools/data/<model>_heldout.extxyz.gz``: strained and rattled crystals
+    (LiCl, ZrCl4, Li2ZrCl6 P-3m1 and C2/m), random Li/Zr decorations over 0 ≤ x ≤ 1 and 600 K
+    SevenNet-0 Langevin snapshots; labels ``REF_energy`` (eV), ``REF_forces`` (eV/Å),
+    ``REF_stress`` (eV/Å³). None when no model (or no held-out set) is shipped.
+    """
+    model = default_model_path()
+    if model is None:
+        return None
+    path = model.with_name(f"{model.stem}_heldout.extxyz.gz")
+    return path if path.is_file() else None

@@ -5,7 +5,10 @@ Paths (NVE, 1 fs, velocities from 600 K, the same cell for all):
 
 - ``ase-mace-f64``: ``MACECalculator(default_dtype="float64")`` + ASE ``VelocityVerlet``;
 - ``plugin-f64`` / ``plugin-f32``: ``pair_style mace/lizrcl no_domain_decomposition``;
-- ``fast``: the fast tier, ``pair_style pod`` (``--fast-model`` folder, default the shipped one).
+- ``fast``: the fast tier, ``pair_style pod`` (``--fast-model`` folder, default the shipped one),
+  on one MPI rank (``pair_style pod`` has no threads);
+- ``fast-mpi2``: the same on ``--threads`` MPI ranks (``mpirun`` of the venv's MPI), i.e. on as
+  many cores as the torch paths use.
 
 Every measurement runs in its own subprocess (fresh allocator and thread pool) with the glibc
 setting ``lizrcl md`` uses for MACE (:func:`lizrcl_tools.potential.mace_plugin.tune_glibc_malloc`)
@@ -27,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-PATHS = ("ase-mace-f64", "plugin-f64", "plugin-f32", "fast")
+PATHS = ("ase-mace-f64", "plugin-f64", "plugin-f32", "fast", "fast-mpi2")
 SEED = 20240611
 TEMPERATURE_K = 600.0
 FAST_STEPS_FACTOR = 20
@@ -68,10 +71,12 @@ def time_ase(model: Path, n_atoms: int, steps: int, warmup: int) -> float:
     return 1000 * (time.perf_counter() - start) / steps
 
 
-def time_lammps(spec, n_atoms: int, steps: int, warmup: int) -> float:
+def time_lammps(spec, n_atoms: int, steps: int, warmup: int) -> tuple[float, int]:
+    """ms/step of NVE in LAMMPS, and this process's MPI rank."""
     from lizrcl_tools.potential.mace_plugin import make_lammps
 
     lmp = make_lammps(bench_cell(n_atoms), spec)
+    rank = lmp.extract_setting("world_rank")
     lmp.commands_list([
         f"velocity all create {TEMPERATURE_K} {SEED} mom yes rot no dist gaussian",
         "timestep 0.001", "fix nve all nve", "thermo 100000",
@@ -81,7 +86,7 @@ def time_lammps(spec, n_atoms: int, steps: int, warmup: int) -> float:
     lmp.command(f"run {steps} post no")
     elapsed = time.perf_counter() - start
     lmp.close()
-    return 1000 * elapsed / steps
+    return 1000 * elapsed / steps, rank
 
 
 def child(args: argparse.Namespace) -> None:
@@ -91,25 +96,31 @@ def child(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     tune_glibc_malloc()
+    rank = 0
     if args.child == "ase-mace-f64":
         ms = time_ase(Path(args.model), args.n_atoms, args.steps, args.warmup)
-    elif args.child == "fast":
+    elif args.child in ("fast", "fast-mpi2"):
         from lizrcl_tools.potential.pod import fast_potential
 
-        ms = time_lammps(fast_potential(args.fast_model), args.n_atoms,
-                         args.steps * FAST_STEPS_FACTOR, args.warmup * FAST_STEPS_FACTOR)
+        ms, rank = time_lammps(fast_potential(args.fast_model), args.n_atoms,
+                               args.steps * FAST_STEPS_FACTOR, args.warmup * FAST_STEPS_FACTOR)
     else:
         from lizrcl_tools.potential.mace_plugin import mace_potential
 
         dtype = {"plugin-f64": "float64", "plugin-f32": "float32"}[args.child]
-        ms = time_lammps(mace_potential(args.model, dtype=dtype, mode="single"), args.n_atoms,
-                         args.steps, args.warmup)
-    print(json.dumps({"ms_per_step": ms}))
+        ms, rank = time_lammps(mace_potential(args.model, dtype=dtype, mode="single"),
+                               args.n_atoms, args.steps, args.warmup)
+    if rank == 0:
+        print(json.dumps({"ms_per_step": ms}))
 
 
 def run_child(path: str, n_atoms: int, args: argparse.Namespace) -> float:
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    cmd = [sys.executable, __file__, "--child", path, "--n-atoms", str(n_atoms),
+    launcher = []
+    if path == "fast-mpi2":
+        launcher = [str(Path(sys.prefix) / "bin" / "mpirun"), "-np", str(args.threads)]
+        env["OMP_NUM_THREADS"] = "1"
+    cmd = launcher + [sys.executable, __file__, "--child", path, "--n-atoms", str(n_atoms),
            "--model", str(args.model), "--steps", str(args.steps), "--warmup", str(args.warmup),
            "--threads", str(args.threads)]
     if args.fast_model:

@@ -214,3 +214,32 @@ def test_evaluate_fast_tier_zero_on_own_labels_and_known_perturbation(fitted, tm
     assert report["stress_rmse_GPa"] == pytest.approx(0.3 / np.sqrt(6), rel=1e-6)
     with pytest.raises(SetupError, match="model folder"):
         evaluate_file(shifted, model=tmp_path / "nothing", potential="fast", progress=False)
+
+
+def test_fast_model_warns_outside_the_compositions_it_was_run_at(tmp_path):
+    """The shipped fast model ran MD only in Li2ZrCl6: MD of LiCl with it says so."""
+    import warnings
+
+    from lizrcl_tools.errors import LizrclWarning
+    from lizrcl_tools.md.protocols import MDProtocol
+    from lizrcl_tools.md.runner import run_md
+    from lizrcl_tools.potential.pod import check_md_domain, fast_potential
+    from lizrcl_tools.structures import build
+
+    spec = fast_potential()
+    assert spec.metadata["md_validated_x"] == [pytest.approx(1 / 3, abs=1e-6)]
+    assert check_md_domain(build("li2zrcl6-p3m1", n_atoms=54), spec) is None
+    message = check_md_domain(build("li3zrcl7"), spec)
+    assert message is not None and "x = 0.250" in message and "--potential mace" in message
+
+    protocol = MDProtocol(name="test", temperatures_K=(300.0,), n_atoms=None, npt_ps=0.01,
+                          nvt_ps=0.01, timestep_fs=1.0, dump_every=5, thermo_every=5,
+                          chunk_steps=10)
+    # 10 fs runs also trip the temperature sanity check; only the domain warning is asserted.
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", LizrclWarning)
+        run_md(build("licl"), spec, 300.0, tmp_path / "licl", protocol, progress=False)
+        run_md(build("li2zrcl6-p3m1", n_atoms=54), spec, 300.0, tmp_path / "lzc", protocol,
+               progress=False)
+    domain = [str(w.message) for w in seen if "checked in MD at" in str(w.message)]
+    assert len(domain) == 1 and "licl" in domain[0] and "x = 0.000" in domain[0]

@@ -123,6 +123,12 @@ def run_md(
     temperature_K = float(temperature_K)
     if old is not None and old.finished:
         return old
+    if spec.metadata.get("backend") == "pod":
+        from lizrcl_tools.potential.pod import check_md_domain
+
+        outside = check_md_domain(atoms, spec)
+        if outside:
+            warnings.warn(f"{run_dir}: {outside}", LizrclWarning, stacklevel=2)
     plan = build_plan(atoms, spec, temperature_K, protocol)
     if old is not None:
         record = old.updated(status=RUNNING)

@@ -93,6 +93,27 @@ PLANS: dict[str, FramePlan] = {
 """Named frame plans (``lizrcl distill --plan``)."""
 
 
+FAST_MD_X = 1.0 / 3.0
+"""x of the cell the self-learning rounds run fast MD in (Li2ZrCl6 P-3m1, :func:`fast_md_snapshots`)."""
+
+
+def md_compositions_x(plan: FramePlan) -> tuple[float, ...]:
+    """Compositions x of (LiCl)1−x(ZrCl4)x at which a plan's model was run and checked in MD.
+
+    The teacher-MD start cells of the plan plus the Li2ZrCl6 cell of the self-learning rounds.
+    Elsewhere the model has seen only static frames (strained crystals, random cells), so MD
+    there is an extrapolation.
+    """
+    from lizrcl_tools.dataset.stats import composition_x
+    from lizrcl_tools.structures import build
+
+    found = {round(FAST_MD_X, 6)}
+    for name, *_ in plan.md_runs:
+        x = float(name.split(":")[1]) if name.startswith("mixed:") else composition_x(build(name))
+        found.add(round(x, 6))
+    return tuple(sorted(found))
+
+
 def _crystal(name: str):
     from lizrcl_tools.structures import build, make_supercell
 

@@ -250,8 +250,37 @@ def pod_potential(model_dir: str | os.PathLike, elements: Sequence[str] = keys.E
                   f'pair_coeff * * "{param}" "{coeff}" {" ".join(elements)}'),
         newton="on",
         metadata={"backend": "pod", "model_dir": str(model_dir),
-                  "teacher": meta.get("teacher"), "cutoff_A": _rcut(param)},
+                  "teacher": meta.get("teacher"), "cutoff_A": _rcut(param),
+                  "md_validated_x": _md_validated_x(meta)},
     )
+
+
+def _md_validated_x(meta: dict[str, Any]) -> list[float] | None:
+    """x values the model's distillation plan ran MD at (None: plan unknown)."""
+    from lizrcl_tools.potential.distill_data import PLANS, md_compositions_x
+
+    plan = PLANS.get((meta.get("config") or {}).get("plan", ""))
+    return list(md_compositions_x(plan)) if plan is not None else None
+
+
+def check_md_domain(atoms: Any, spec: PotentialSpec) -> str | None:
+    """Why MD of ``atoms`` with a fast model is an extrapolation, or None when it is not.
+
+    A fast model is distilled from MD at a few compositions (``md_validated_x`` of its spec);
+    on the MACE card's held-out random Li/Zr cells the shipped one is ~225 meV/atom off its
+    teacher, against ~2 meV/atom on Li2ZrCl6 MD frames.
+    """
+    from lizrcl_tools.dataset.stats import composition_x
+
+    validated = spec.metadata.get("md_validated_x")
+    x = composition_x(atoms)
+    if not validated or x is None or any(abs(x - v) < 1e-3 for v in validated):
+        return None
+    shown = ", ".join(f"{v:.3f}" for v in validated)
+    return (f"the fast model {spec.name} was distilled and checked in MD at x = {shown} of "
+            f"(LiCl)1-x(ZrCl4)x only; this cell has x = {x:.3f}, where its energies are "
+            "extrapolated (random Li/Zr cells: errors of ~0.2 eV/atom vs its teacher). "
+            "Use --potential mace for other compositions")
 
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "data" / "lizrcl_fast_pod"

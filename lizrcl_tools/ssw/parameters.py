@@ -71,6 +71,19 @@ class SSWParameters:
         instead of a Gaussian climb (0: pure SSW).
     kick_A : float
         Largest displacement per axis of a kick, Å (0.5, as ASE's basin hopping).
+    kick_radius_A : float
+        Displace only atoms within this distance of one random atom in a kick, Å (0: all).
+    kick_strain : float
+        Largest component of a kick's random symmetric cell strain (0: the cell stays).
+    adapt_window : int
+        Adapt the kick chance to which move found new minima per force call over its last
+        ``adapt_window`` steps (:mod:`~.moves`; 0: the fixed ``kick_probability``).
+    adapt_floor : float
+        Least chance of either move when adapting (0.1): climbs never stop.
+    ridge_stop : bool
+        End the climb as soon as a trial point lies past the ridge along the walking direction
+        (true force along +N points forward there: downhill ahead), quenching from that point
+        instead of stacking more Gaussians (no extra force call; False: the N_G/energy rules only).
     store_walk_points : bool
         Keep the climb's intermediate structures in the database (True).
     """
@@ -99,10 +112,16 @@ class SSWParameters:
     quench_max_iter: int = 1000
     kick_probability: float = 0.0
     kick_A: float = 0.5
+    kick_radius_A: float = 0.0
+    kick_strain: float = 0.0
+    adapt_window: int = 0
+    adapt_floor: float = 0.1
+    ridge_stop: bool = False
     store_walk_points: bool = True
 
     def __post_init__(self) -> None:
-        if self.n_gaussians < 1 or self.ds_atom <= 0 or self.ds_cell <= 0 or self.temperature_K < 0:
+        if (self.n_gaussians < 1 or self.ds_atom <= 0 or self.ds_cell <= 0 or self.temperature_K < 0
+                or self.adapt_window < 0 or not 0 <= self.adapt_floor <= 0.5):
             raise SetupError(f"invalid SSW parameters: {self}")
 
     @classmethod

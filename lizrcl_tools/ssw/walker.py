@@ -57,6 +57,7 @@ from lizrcl_tools.ssw.checkpoint import CHECKPOINT_VERSION, StepRecord, read_che
 from lizrcl_tools.ssw.climb import climb, kick, quench
 from lizrcl_tools.ssw.database import MinimaDB
 from lizrcl_tools.ssw.engine import BudgetExhausted, LammpsEngine, reduce_tilt, to_lammps_frame
+from lizrcl_tools.ssw.moves import kick_chance
 from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
 
 __all__ = ["CHECKPOINT_VERSION", "BudgetExhausted", "SSWParameters", "SSWWalker", "StepRecord", "with_overrides"]
@@ -225,9 +226,11 @@ class SSWWalker:
         step = s.step + 1
         rng_start = self.rng.bit_generator.state
         eng.calls_by_phase.clear()
+        # Draw only when kicks are on, so pure-SSW random streams stay as they were.
+        chance = kick_chance(s.history, p)
+        move = "kick" if (chance > 0 or p.adapt_window > 0) and self.rng.random() < chance else "climb"
         try:
-            # Draw only when kicks are on, so pure-SSW random streams stay as they were.
-            if p.kick_probability > 0 and self.rng.random() < p.kick_probability:
+            if move == "kick":
                 climbed = kick(eng, p, self.rng, s.cell, s.positions)
             else:
                 climbed = climb(eng, p, self.rng, self.masses, s.cell, s.positions)
@@ -247,7 +250,7 @@ class SSWWalker:
             s.step = step
             s.force_calls = eng.force_calls
             record = StepRecord(step, s.energy, False, False, 0, eng.force_calls, failed=True,
-                                profile=dict(eng.calls_by_phase))
+                                profile=dict(eng.calls_by_phase), move=move)
             s.history.append(record)
             self._write_checkpoint()
             return record
@@ -268,7 +271,7 @@ class SSWWalker:
         s.force_calls = eng.force_calls
         profile = {"metropolis": 0, **eng.calls_by_phase}
         record = StepRecord(step, energy, bool(accept), rec.new, climbed.gaussians, eng.force_calls,
-                            profile=profile)
+                            profile=profile, move=move)
         s.history.append(record)
         self._write_checkpoint()
         return record

@@ -133,13 +133,6 @@ def climb(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator,
             else:
                 ht, pt = coords.step(hc, pc, direction)
                 ev_t = engine.evaluate(ht, pt)
-            if p.ridge_stop and k > 0:
-                # Downhill ahead on the true surface: the walk is past the ridge along N, so
-                # the quench from here leaves the basin; more Gaussians would only climb on.
-                f_true = coords.generalized_force(ht, ev_t.forces, ev_t.virial) @ direction
-                if f_true > 0:
-                    frames.append((ht.copy(), pt.copy(), ev_t.energy))
-                    return ClimbResult(ht, pt, frames, k)
             f_trial = gforce_at(ht, pt, ev_t) @ direction
             height = float(np.clip((p.force_target - f_trial) * math.exp(0.5), 0.0, w_max))
             bias.add(Gaussian(hc.copy(), pc.copy(), direction.copy(), height))

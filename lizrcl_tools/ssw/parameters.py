@@ -80,10 +80,6 @@ class SSWParameters:
         ``adapt_window`` steps (:mod:`~.moves`; 0: the fixed ``kick_probability``).
     adapt_floor : float
         Least chance of either move when adapting (0.1): climbs never stop.
-    ridge_stop : bool
-        End the climb as soon as a trial point lies past the ridge along the walking direction
-        (true force along +N points forward there: downhill ahead), quenching from that point
-        instead of stacking more Gaussians (no extra force call; False: the N_G/energy rules only).
     store_walk_points : bool
         Keep the climb's intermediate structures in the database (True).
     """
@@ -116,7 +112,6 @@ class SSWParameters:
     kick_strain: float = 0.0
     adapt_window: int = 0
     adapt_floor: float = 0.1
-    ridge_stop: bool = False
     store_walk_points: bool = True
 
     def __post_init__(self) -> None:

@@ -75,6 +75,10 @@ class SSWParameters:
         Displace only atoms within this distance of one random atom in a kick, Å (0: all).
     kick_strain : float
         Largest component of a kick's random symmetric cell strain (0: the cell stays).
+    kick_memory : bool
+        A kick displaces the unrelaxed configuration of the last accepted kick (in the current
+        minimum's cell) instead of the minimum, so accepted kicks add up, as in ASE's
+        ``BasinHopping`` (False: every kick starts at the current minimum).
     adapt_window : int
         Adapt the kick chance to which move found new minima per force call over its last
         ``adapt_window`` steps (:mod:`~.moves`; 0: the fixed ``kick_probability``).
@@ -110,6 +114,7 @@ class SSWParameters:
     kick_A: float = 0.5
     kick_radius_A: float = 0.0
     kick_strain: float = 0.0
+    kick_memory: bool = False
     adapt_window: int = 0
     adapt_floor: float = 0.1
     store_walk_points: bool = True

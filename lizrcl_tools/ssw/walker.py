@@ -72,6 +72,7 @@ class _State:
     accepted: int = 0
     force_calls: int = 0
     history: list[StepRecord] = field(default_factory=list)
+    kick_origin: np.ndarray | None = None  # fractional (N, 3): where the next kick starts (kick_memory)
 
 
 class SSWWalker:
@@ -117,6 +118,8 @@ class SSWWalker:
         if _state is not None:
             self.state = _State(cell, pos, float(_state["energy"]), int(_state["step"]), int(_state["accepted"]),
                                 int(_state["force_calls"]), [StepRecord(**r) for r in _state["history"]])
+            if _state.get("kick_origin") is not None:
+                self.state.kick_origin = np.array(_state["kick_origin"], dtype=float)
             self.engine.force_calls = self.state.force_calls
         else:
             self.engine.max_force_calls = max_force_calls
@@ -188,6 +191,7 @@ class SSWWalker:
             "params": asdict(self.params),
             "potential": self.spec.to_dict(),
             "history": [asdict(r) for r in s.history],
+            "kick_origin": None if s.kick_origin is None else s.kick_origin.tolist(),
         })
 
     # ------------------------------------------------------------------ helpers
@@ -231,7 +235,8 @@ class SSWWalker:
         move = "kick" if (chance > 0 or p.adapt_window > 0) and self.rng.random() < chance else "climb"
         try:
             if move == "kick":
-                climbed = kick(eng, p, self.rng, s.cell, s.positions)
+                origin = s.positions if s.kick_origin is None else s.kick_origin @ s.cell
+                climbed = kick(eng, p, self.rng, s.cell, origin)
             else:
                 climbed = climb(eng, p, self.rng, self.masses, s.cell, s.positions)
             quenched = quench(eng, p, climbed.cell, climbed.positions)
@@ -266,6 +271,10 @@ class SSWWalker:
             accept = dh <= 0 or (p.temperature_K > 0 and u < math.exp(-dh / (kB * p.temperature_K)))
         if accept:
             s.cell, s.positions, s.energy = cell, pos, energy
+            # kick_memory: the next kick adds to this one's unrelaxed displacements, as ASE's
+            # basin hopping does (a climb starts the sum afresh from its minimum).
+            s.kick_origin = (np.linalg.solve(climbed.cell.T, climbed.positions.T).T
+                             if move == "kick" and p.kick_memory else None)
             s.accepted += 1
         s.step = step
         s.force_calls = eng.force_calls

@@ -43,14 +43,14 @@ def test_kick_chance_is_the_share_of_new_minima_per_call_clipped_to_the_floor():
     assert kick_chance(hist, params) == pytest.approx(0.9)
     assert kick_chance(hist, SSWParameters(adapt_window=4, adapt_floor=0.0)) > 0.9
     # Without adapting, the fixed chance.
-    assert kick_chance(hist, SSWParameters(kick_probability=0.25)) == 0.25
+    assert kick_chance(hist, SSWParameters(kick_probability=0.25, adapt_window=0)) == 0.25
 
 
 @pytest.mark.lammps
 def test_adaptive_walk_mixes_moves_resumes_exactly_keeps_budget_and_composition(tmp_path):
     atoms = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True).repeat((2, 1, 1))
     atoms.rattle(0.3, seed=4)
-    params = SSWParameters(adapt_window=4, n_gaussians=4, bias_relax_steps=5)
+    params = SSWParameters(adapt_window=4, kick_memory=True, n_gaussians=4, bias_relax_steps=5)
 
     def walk(tag, n_steps, stop_at=None, budget=None):
         w = SSWWalker(atoms, toy_licl_potential(), tmp_path / f"{tag}.db", params, seed=9,
@@ -92,3 +92,40 @@ def test_adaptive_walk_mixes_moves_resumes_exactly_keeps_budget_and_composition(
     cut = walk("cut", 10, budget=budget)
     assert cut.engine.force_calls <= budget
     assert [(r.move, r.energy) for r in cut.state.history] == [(r.move, r.energy) for r in hist[:7]]
+
+
+@pytest.mark.lammps
+def test_kick_memory_adds_accepted_kicks_up_and_rejected_ones_are_forgotten(tmp_path, monkeypatch):
+    import numpy as np
+
+    from lizrcl_tools.ssw import walker as walker_module
+
+    atoms = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True)
+    atoms.rattle(0.2, seed=1)
+    params = SSWParameters(kick_probability=1.0, adapt_window=0, kick_memory=True)
+    seen = []
+    real_kick = walker_module.kick
+
+    def recording(engine, p, rng, cell, pos):
+        out = real_kick(engine, p, rng, cell, pos)
+        seen.append((cell.copy(), pos.copy(), out, w.state.positions.copy()))
+        return out
+
+    monkeypatch.setattr(walker_module, "kick", recording)
+    w = SSWWalker(atoms, toy_licl_potential(), tmp_path / "m.db", params, seed=3)
+    w.run(8, progress=False)
+    w.close()
+    hist = w.state.history
+    # Both branches are taken in this walk (seed 3: accepted and rejected kicks).
+    assert {r.accepted for r in hist[1:]} == {True, False}
+    origin = None  # fractional coordinates of the next kick's start; None: the current minimum
+    for rec, (cell_in, pos_in, out, minimum) in zip(hist[1:], seen):
+        if origin is None:  # no accepted kick yet: from the current minimum itself
+            np.testing.assert_allclose(pos_in, minimum, atol=1e-12)
+        else:  # from the last accepted kick's unrelaxed configuration, not the minimum
+            assert np.abs(pos_in - minimum).max() > 0.05
+            np.testing.assert_allclose(pos_in, origin @ cell_in, atol=1e-9)
+        # Every atom moved by at most kick_A per axis from where the kick started.
+        assert np.abs(out.positions - pos_in).max() <= params.kick_A
+        if rec.accepted:
+            origin = np.linalg.solve(out.cell.T, out.positions.T).T

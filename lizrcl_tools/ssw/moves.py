@@ -28,7 +28,7 @@ ADAPT_PRIOR_CALLS = 200.0
 """Force calls per pseudo-minimum in the yield estimate (about one climb step of 24 atoms)."""
 
 
-def move_yields(history: Sequence[StepRecord], window: int) -> dict[str, float]:
+def move_yields(history: Sequence[StepRecord], window: int, downhill: bool = False) -> dict[str, float]:
     """New distinct minima per force call of each move over its last ``window`` completed steps.
 
     Parameters
@@ -37,6 +37,9 @@ def move_yields(history: Sequence[StepRecord], window: int) -> dict[str, float]:
         The walk's records, step 0 (the start quench) first.
     window : int
         Most recent steps of each move that count.
+    downhill : bool
+        Count only new minima below the walker's current minimum when the step was made
+        (progress down the landscape) instead of every new one.
 
     Returns
     -------
@@ -44,10 +47,14 @@ def move_yields(history: Sequence[StepRecord], window: int) -> dict[str, float]:
         ``{"climb": y, "kick": y}``, each ``(new + 1) / (calls + ADAPT_PRIOR_CALLS)``, 1/call.
     """
     spent: dict[str, list[tuple[int, int]]] = {"climb": [], "kick": []}
+    current = history[0].energy if history else 0.0
     for before, rec in zip(history, history[1:]):
+        found = rec.new_minimum and (not downhill or rec.energy < current)
+        if rec.accepted:
+            current = rec.energy
         if rec.failed or rec.move not in spent:
             continue
-        spent[rec.move].append((int(rec.new_minimum), rec.force_calls - before.force_calls))
+        spent[rec.move].append((int(found), rec.force_calls - before.force_calls))
     out = {}
     for move, steps in spent.items():
         recent = steps[-window:] if window > 0 else []
@@ -61,6 +68,6 @@ def kick_chance(history: Sequence[StepRecord], params: SSWParameters) -> float:
     """Chance that the next step is a kick: ``kick_probability``, or adapted (module docstring)."""
     if params.adapt_window <= 0:
         return params.kick_probability
-    y = move_yields(history, params.adapt_window)
+    y = move_yields(history, params.adapt_window, params.adapt_downhill)
     chance = y["kick"] / (y["kick"] + y["climb"])
     return min(max(chance, params.adapt_floor), 1.0 - params.adapt_floor)

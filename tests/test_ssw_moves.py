@@ -46,6 +46,17 @@ def test_kick_chance_is_the_share_of_new_minima_per_call_clipped_to_the_floor():
     assert kick_chance(hist, SSWParameters(kick_probability=0.25, adapt_window=0)) == 0.25
 
 
+def test_downhill_yield_counts_only_new_minima_below_the_current_one():
+    start = StepRecord(0, -30.0, True, True, 0, 100)
+    steps = [StepRecord(1, -29.0, False, True, 10, 300),  # new, uphill, rejected: not progress
+             StepRecord(2, -31.0, True, True, 0, 350, move="kick"),  # new and lower: progress
+             StepRecord(3, -30.5, True, True, 0, 400, move="kick")]  # new, below -30 but above -31 now
+    hist = [start, *steps]
+    assert move_yields(hist, 8)["kick"] == pytest.approx(3 / (100 + ADAPT_PRIOR_CALLS))
+    assert move_yields(hist, 8, downhill=True)["kick"] == pytest.approx(2 / (100 + ADAPT_PRIOR_CALLS))
+    assert move_yields(hist, 8, downhill=True)["climb"] == pytest.approx(1 / (200 + ADAPT_PRIOR_CALLS))
+
+
 @pytest.mark.lammps
 def test_adaptive_walk_mixes_moves_resumes_exactly_keeps_budget_and_composition(tmp_path):
     atoms = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True).repeat((2, 1, 1))

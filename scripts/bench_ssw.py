@@ -82,7 +82,9 @@ def run_ssw(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir
     hit = next((r.force_calls for r in walker.state.history if r.energy / n <= e_target), None)
     if not lowest_is_rocksalt(walker.db):
         hit = None
-    return {"hit": hit, "best": walker.lowest_energy() / n, "distinct": walker.db.count(), "calls": calls}
+    kicks = sum(r.move == "kick" for r in walker.state.history[1:])
+    return {"hit": hit, "best": walker.lowest_energy() / n, "distinct": walker.db.count(), "calls": calls,
+            "moves": f"{kicks}/{walker.state.step}"}
 
 
 def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path, dr: float,
@@ -166,7 +168,7 @@ def main() -> None:
     print(f"toy LiCl potential; rocksalt {e_rs:.5f} eV/atom; budget {args.budget} force calls per run")
     print(f"SSW parameters: {params}")
     print(f"{'N':>3} {'seed':>4} | {'SSW hit@':>9} {'best ΔE':>8} {'minima':>6} | {'BH hit@':>9} {'best ΔE':>8} "
-          f"{'minima':>6}   (ΔE in meV/atom above rocksalt)")
+          f"{'minima':>6}   (ΔE in meV/atom above rocksalt; SSW kicks/steps; wall s SSW / BH)")
     summary = {"ssw": [], "bh": []}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -184,7 +186,7 @@ def main() -> None:
                 summary["bh"].append((n, b))
                 print(f"{n:>3} {seed:>4} | {str(s['hit']):>9} {1000 * (s['best'] - e_rs):>8.1f} {s['distinct']:>6} | "
                       f"{str(b['hit']):>9} {1000 * (b['best'] - e_rs):>8.1f} {b['distinct']:>6}   "
-                      f"({t1 - t0:.0f} s / {t2 - t1:.0f} s)")
+                      f"{s.get('moves', '-'):>7} ({t1 - t0:.0f} s / {t2 - t1:.0f} s)")
     print(f"\n| N | SSW success | BH success | SSW median calls | BH median calls | SSW minima/1000 calls "
           f"| BH minima/1000 calls |\n|---|---|---|---|---|---|---|")
     for n in args.sizes:

@@ -14,7 +14,8 @@ from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
 
 pytestmark = pytest.mark.lammps
 
-PARAMS = SSWParameters(n_gaussians=5, bias_relax_steps=6, dimer_rotations=2)
+# Climbs only (adapt_window=0, no kicks): these tests count the phases of a climb.
+PARAMS = SSWParameters(n_gaussians=5, bias_relax_steps=6, dimer_rotations=2, adapt_window=0)
 
 
 def _start(seed: int = 1):
@@ -125,7 +126,7 @@ def test_benchmark_holds_both_methods_to_the_same_budget(tmp_path):
 
 
 def test_kick_steps_spend_calls_only_on_the_quench(tmp_path):
-    params = SSWParameters(kick_probability=1.0)
+    params = SSWParameters(kick_probability=1.0, adapt_window=0, kick_memory=False)
     walker = SSWWalker(_start(4), toy_licl_potential(), tmp_path / "k.db", params, seed=2)
     walker.run(3, progress=False)
     walker.close()

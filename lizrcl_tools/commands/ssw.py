@@ -44,6 +44,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "(default 10)")
     parser.add_argument("--dimer-rotations", type=int, help="biased-dimer rotations per Gaussian, 2 force calls "
                         "each (default 0: measured not to pay on the toy benchmark; 2 is LASP-like)")
+    parser.add_argument("--adapt-window", type=int, help="steps of each move (climb, kick) whose new minima per "
+                        "force call set the kick chance (default 8; 0: climbs only)")
     parser.add_argument("--max-force-calls", type=int,
                         help="hard budget on the walk's force calls (start quench included): the walk stops "
                         "inside a step rather than pass it; the cut step is redone on resume")
@@ -156,7 +158,7 @@ def _params_of(args: argparse.Namespace):  # noqa: ANN202 - SSWParameters
         SSWParameters(relax_cell=not args.fixed_cell), n_gaussians=args.ng, ds_atom=args.ds_atom,
         ds_cell=args.ds_cell, temperature_K=args.temperature, pressure_GPa=args.pressure,
         force_tol=args.force_tol, stress_tol_GPa=args.stress_tol, bias_relax_steps=args.bias_relax_steps,
-        dimer_rotations=args.dimer_rotations)
+        dimer_rotations=args.dimer_rotations, adapt_window=args.adapt_window)
 
 
 def _walkers(args: argparse.Namespace) -> int:

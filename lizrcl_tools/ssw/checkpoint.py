@@ -56,6 +56,9 @@ class StepRecord:
         Force calls of this step by phase: ``direction``, ``dimer``, ``gaussian_1`` …
         ``gaussian_k`` (trial point + biased relaxation), ``quench``, ``metropolis`` (0: it
         compares stored energies); sums to this step's calls.
+    move : str
+        The move that left the minimum: ``climb`` (Gaussians) or ``kick`` (random
+        displacements); records from before moves were recorded read as ``climb``.
     """
 
     step: int
@@ -66,6 +69,7 @@ class StepRecord:
     force_calls: int
     failed: bool = False
     profile: dict[str, int] = field(default_factory=dict)
+    move: str = "climb"
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

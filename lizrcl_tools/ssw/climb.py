@@ -16,7 +16,7 @@ from ase.units import GPa
 
 from lizrcl_tools.ssw.bias import BiasPotential, Coordinates, Gaussian
 from lizrcl_tools.ssw.dimer import remove_translation, soften_direction
-from lizrcl_tools.ssw.engine import LammpsEngine
+from lizrcl_tools.ssw.engine import LammpsEngine, reduce_tilt, to_lammps_frame
 from lizrcl_tools.ssw.parameters import SSWParameters
 from lizrcl_tools.ssw.relax import RelaxResult, fire_relax
 
@@ -153,9 +153,27 @@ def climb(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator,
 
 def kick(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator, cell: np.ndarray,
          pos: np.ndarray) -> ClimbResult:
-    """A basin-hopping move instead of a climb: every atom displaced by U(−kick_A, kick_A) Å per
-    axis (no force call; the quench follows). Cheap new basins where the Gaussian climb, which
-    pushes far uphill, lands in disordered ones (large random cells)."""
+    """A basin-hopping move instead of a climb: atoms displaced by U(−kick_A, kick_A) Å per axis
+    (all of them, or with ``kick_radius_A`` > 0 only those within that distance of one random
+    atom), and with ``kick_strain`` > 0 the cell strained by a random symmetric strain of
+    components U(−kick_strain, kick_strain), atoms following (no force call; the quench
+    follows). Cheap new basins where the Gaussian climb, which pushes far uphill, lands in
+    disordered or known ones (large random cells). Atom count and composition are unchanged."""
+    p = params
     with engine.phase("kick"):
-        moved = pos + rng.uniform(-params.kick_A, params.kick_A, size=pos.shape)
-    return ClimbResult(cell.copy(), moved, [], 0)
+        moved = pos + rng.uniform(-p.kick_A, p.kick_A, size=pos.shape)
+        # Draw only for the options in use, so earlier kick streams stay as they were.
+        if p.kick_radius_A > 0:
+            a = int(rng.integers(len(pos)))
+            d = pos - pos[a]
+            frac = np.linalg.solve(cell.T, d.T).T
+            near = np.linalg.norm((frac - np.round(frac)) @ cell, axis=1) <= p.kick_radius_A
+            moved = np.where(near[:, None], moved, pos)
+        h = cell.copy()
+        if p.kick_strain > 0 and p.relax_cell:
+            eps = np.triu(rng.uniform(-p.kick_strain, p.kick_strain, size=(3, 3)))
+            deform = np.eye(3) + 0.5 * (eps + eps.T)
+            h, moved = cell @ deform, moved @ deform
+            h, moved, _ = to_lammps_frame(h, moved)
+            h = reduce_tilt(h)
+    return ClimbResult(h, moved, [], 0)

@@ -31,16 +31,22 @@ def summarize_profile(history: Iterable[StepRecord], force_calls: int | None = N
     -------
     dict
         ``{"steps": n, "force_calls": total, "phases": {phase: calls}, "per_gaussian":
-        {k: calls}}``; ``phases`` sums to ``force_calls`` (records without a profile, written
+        {k: calls}, "moves": {move: {"steps", "calls", "new"}}}`` (``moves``: completed steps,
+        their force calls and new minima by the move that left the minimum, ``climb`` or
+        ``kick``; its calls sum to the steps' calls); ``phases`` sums to ``force_calls`` (records without a profile, written
         by an older lizrcl, and calls of steps cut by a budget are under ``cut steps``).
     """
     phases: Counter[str] = Counter()
     per_gaussian: Counter[int] = Counter()
+    moves: dict[str, Counter[str]] = {}
     steps, total, previous = 0, 0, 0
     for rec in history:
         calls = rec.force_calls - previous
         previous = rec.force_calls
         total += calls
+        if rec.step > 0:
+            m = moves.setdefault(rec.move, Counter())
+            m.update({"steps": 1, "calls": calls, "new": int(rec.new_minimum)})
         booked = 0
         for name, n in rec.profile.items():
             booked += n
@@ -58,7 +64,8 @@ def summarize_profile(history: Iterable[StepRecord], force_calls: int | None = N
         phases["cut steps"] += force_calls - previous
         total += force_calls - previous
     phases = Counter({k: v for k, v in phases.items() if v})
-    return {"steps": steps, "force_calls": total, "phases": dict(phases), "per_gaussian": dict(per_gaussian)}
+    return {"steps": steps, "force_calls": total, "phases": dict(phases), "per_gaussian": dict(per_gaussian),
+            "moves": {k: {"steps": v["steps"], "calls": v["calls"], "new": v["new"]} for k, v in moves.items()}}
 
 
 def format_profile(summary: dict) -> str:
@@ -75,4 +82,7 @@ def format_profile(summary: dict) -> str:
     if summary["per_gaussian"]:
         parts = ", ".join(f"{k}: {v}" for k, v in sorted(summary["per_gaussian"].items()))
         lines.append(f"  per Gaussian (calls summed over steps): {parts}")
+    for move, m in sorted(summary.get("moves", {}).items()):
+        lines.append(f"  {move} steps: {m['steps']}, {m['calls']} calls ({m['calls'] / max(m['steps'], 1):.1f} per step), "
+                     f"{m['new']} new minima")
     return "\n".join(lines)

@@ -57,6 +57,7 @@ from lizrcl_tools.ssw.checkpoint import CHECKPOINT_VERSION, StepRecord, read_che
 from lizrcl_tools.ssw.climb import climb, kick, quench
 from lizrcl_tools.ssw.database import MinimaDB
 from lizrcl_tools.ssw.engine import BudgetExhausted, LammpsEngine, reduce_tilt, to_lammps_frame
+from lizrcl_tools.ssw.moves import kick_chance
 from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
 
 __all__ = ["CHECKPOINT_VERSION", "BudgetExhausted", "SSWParameters", "SSWWalker", "StepRecord", "with_overrides"]
@@ -71,6 +72,7 @@ class _State:
     accepted: int = 0
     force_calls: int = 0
     history: list[StepRecord] = field(default_factory=list)
+    kick_origin: np.ndarray | None = None  # fractional (N, 3): where the next kick starts (kick_memory)
 
 
 class SSWWalker:
@@ -116,6 +118,8 @@ class SSWWalker:
         if _state is not None:
             self.state = _State(cell, pos, float(_state["energy"]), int(_state["step"]), int(_state["accepted"]),
                                 int(_state["force_calls"]), [StepRecord(**r) for r in _state["history"]])
+            if _state.get("kick_origin") is not None:
+                self.state.kick_origin = np.array(_state["kick_origin"], dtype=float)
             self.engine.force_calls = self.state.force_calls
         else:
             self.engine.max_force_calls = max_force_calls
@@ -187,6 +191,7 @@ class SSWWalker:
             "params": asdict(self.params),
             "potential": self.spec.to_dict(),
             "history": [asdict(r) for r in s.history],
+            "kick_origin": None if s.kick_origin is None else s.kick_origin.tolist(),
         })
 
     # ------------------------------------------------------------------ helpers
@@ -225,10 +230,13 @@ class SSWWalker:
         step = s.step + 1
         rng_start = self.rng.bit_generator.state
         eng.calls_by_phase.clear()
+        # Draw only when kicks are on, so pure-SSW random streams stay as they were.
+        chance = kick_chance(s.history, p)
+        move = "kick" if (chance > 0 or p.adapt_window > 0) and self.rng.random() < chance else "climb"
         try:
-            # Draw only when kicks are on, so pure-SSW random streams stay as they were.
-            if p.kick_probability > 0 and self.rng.random() < p.kick_probability:
-                climbed = kick(eng, p, self.rng, s.cell, s.positions)
+            if move == "kick":
+                origin = s.positions if s.kick_origin is None else s.kick_origin @ s.cell
+                climbed = kick(eng, p, self.rng, s.cell, origin)
             else:
                 climbed = climb(eng, p, self.rng, self.masses, s.cell, s.positions)
             quenched = quench(eng, p, climbed.cell, climbed.positions)
@@ -247,7 +255,7 @@ class SSWWalker:
             s.step = step
             s.force_calls = eng.force_calls
             record = StepRecord(step, s.energy, False, False, 0, eng.force_calls, failed=True,
-                                profile=dict(eng.calls_by_phase))
+                                profile=dict(eng.calls_by_phase), move=move)
             s.history.append(record)
             self._write_checkpoint()
             return record
@@ -263,12 +271,16 @@ class SSWWalker:
             accept = dh <= 0 or (p.temperature_K > 0 and u < math.exp(-dh / (kB * p.temperature_K)))
         if accept:
             s.cell, s.positions, s.energy = cell, pos, energy
+            # kick_memory: the next kick adds to this one's unrelaxed displacements, as ASE's
+            # basin hopping does (a climb starts the sum afresh from its minimum).
+            s.kick_origin = (np.linalg.solve(climbed.cell.T, climbed.positions.T).T
+                             if move == "kick" and p.kick_memory else None)
             s.accepted += 1
         s.step = step
         s.force_calls = eng.force_calls
         profile = {"metropolis": 0, **eng.calls_by_phase}
         record = StepRecord(step, energy, bool(accept), rec.new, climbed.gaussians, eng.force_calls,
-                            profile=profile)
+                            profile=profile, move=move)
         s.history.append(record)
         self._write_checkpoint()
         return record

@@ -116,7 +116,6 @@ def test_learn_on_two_workers_equals_the_serial_loop_and_resumes_after_a_kill(tm
         for key, log in records.items():
             assert [e["event"] for e in log] == ["start", "end"], (gen.name, key)
             assert log[0]["pid"] != os.getpid()
-        assert len({records[key][0]["pid"] for key in md_keys}) == 2  # two workers shared them
         assert sorted(p.name for p in (gen / "md").glob("*.extxyz")) == [f"{key}.extxyz" for key in sorted(md_keys)]
 
     # a lost chunk of generation 1 (its stage undone): only that chunk runs again

@@ -419,6 +419,10 @@ def test_labelling_in_chunks_equals_serial_labelling(tmp_path):
         np.testing.assert_allclose(x.positions, y.positions, atol=0)
         assert y.info[keys.REF_ENERGY] == pytest.approx(x.info[keys.REF_ENERGY], rel=1e-12)
         np.testing.assert_allclose(y.arrays[keys.REF_FORCES], x.arrays[keys.REF_FORCES], atol=1e-10)
+    # the joined file indexes the whole input, as the serial file: serial labelling resumes from it
+    assert [x.info["label_index"] for x in b] == [x.info["label_index"] for x in a] == [0, 1, 2, 3]
+    resumed = label_frames(frames, get_reference(f"mace:{model}"), out, progress=False)
+    assert (resumed.n_reused, resumed.n_computed) == (4, 0)
     chunk_dir = tmp_path / "chunked.extxyz.chunks"
     assert [len(execution_log(chunk_dir, f"label-000{k}")) for k in (0, 1)] == [2, 2]
     label_frames_parallel(frames, f"mace:{model}", tmp_path / "chunked.extxyz", local_cluster(2), force=True)

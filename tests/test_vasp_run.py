@@ -105,3 +105,88 @@ def test_vasp_run_under_custodian(tmp_path, vasp_fixture):
     assert report.ran == [folder.resolve()]
     assert (folder / "custodian.json").exists()  # custodian's record of the (error-free) run
     frames_equal(collect([folder]).frames, read_vasp_output(nacl)[0])
+
+
+def neb_stand_in(fixture: Path) -> str:
+    """A 'VASP NEB' run from the band's folder: writes the fixture's vasprun.xml into every moving
+    image (01 … NN-1, none into the endpoints, as VASP) and counts its runs in runs.log."""
+    code = "\n".join([
+        "import gzip, pathlib, shutil",
+        "print('stand-in neb')",
+        "open('runs.log', 'a').write('run\\n')",
+        "images = sorted(p for p in pathlib.Path('.').iterdir() if p.is_dir() and p.name.isdigit())",
+        "for image in images[1:-1]:",
+        f"    with gzip.open({str(fixture)!r}) as src, open(image / 'vasprun.xml', 'wb') as dst:",
+        "        shutil.copyfileobj(src, dst)",
+    ])
+    return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"
+
+
+def licl_band(n_images: int):
+    from ase.build import bulk
+
+    start = bulk("LiCl", "rocksalt", a=5.13, cubic=True)
+    end = start.copy()
+    end.positions[0] += [0.6, 0.0, 0.0]
+    images = []
+    for k in range(n_images + 2):
+        image = start.copy()
+        image.positions += (end.positions - start.positions) * k / (n_images + 1)
+        images.append(image)
+    return images
+
+
+@pytest.mark.filterwarnings("ignore:No POTCAR")
+def test_vasp_run_runs_a_neb_band_as_one_task_and_collect_reads_its_images(tmp_path, vasp_fixture):
+    from lizrcl_tools.errors import LizrclWarning
+    from lizrcl_tools.vasp.neb_folders import write_vasp_neb
+    from lizrcl_tools.vasp.run import find_run_folders, neb_complete
+
+    nacl, li = vasp_fixture("NaCl_static.vasprun.xml.gz"), vasp_fixture("Li_relax.vasprun.xml.gz")
+    runs = tmp_path / "runs"
+    band = write_vasp_neb(licl_band(3), runs / "neb").resolve()
+    plain = make_folder(runs / "plain").resolve()
+    (plain / "vasprun.xml").write_bytes(gzip.open(li).read())
+    assert find_run_folders([runs]) == [band, plain] and neb_complete(band) is None
+
+    report = run_vasp_folders([runs], local_cluster(2), command=neb_stand_in(nacl))
+    assert report.ran == [band] and report.skipped == [plain]
+    assert [e["event"] for e in execution_log(runs, "vasp-neb")] == ["start", "end"]  # one task, the band
+    assert (band / "runs.log").read_text() == "run\n" and (band / "vasp.out").read_text() == "stand-in neb\n"
+    # outputs in the moving images only, as VASP writes them
+    assert [(band / f"{k:02d}" / "vasprun.xml").is_file() for k in range(5)] == [False, True, True, True, False]
+    energy = read_vasp_output(nacl)[0][-1].info[keys.REF_ENERGY]
+    info = report.results[str(band)]
+    assert info["neb_images"] == 3 and info["image_energies_eV"] == [energy] * 3 and info["energy_eV"] == energy
+
+    # one truncated image: the band is incomplete and runs again as a whole; then nothing is left to run
+    image2 = band / "02" / "vasprun.xml"
+    image2.write_bytes(image2.read_bytes()[:3000])
+    assert neb_complete(band) is None
+    again = run_vasp_folders([runs], local_cluster(2), command=neb_stand_in(nacl))
+    assert again.ran == [band] and again.skipped == [plain] and (band / "runs.log").read_text() == "run\n" * 2
+    assert neb_complete(band)["n_steps"] == 1
+    assert run_vasp_folders([runs], command="exit 1").skipped == [band, plain]
+    assert len(execution_log(runs, "vasp-neb")) == 4
+
+    # collect: every ionic step of images 01 … 03 in image order, tagged, with the forces warning
+    with pytest.warns(LizrclWarning, match="NEB band"):
+        result = collect([band])
+    single = read_vasp_output(nacl)[0]
+    frames_equal(result.frames, single * 3)
+    assert [f.info["neb_image"] for f in result.frames] == [k for k in (1, 2, 3) for _ in single]
+    assert {f.info[keys.CONFIG_TYPE] for f in result.frames} == {"neb_image"}
+    assert any("NEB force" in note for note in result.notes)
+
+    # a band missing an endpoint folder, and custodian on a band, are refused before anything runs
+    with pytest.raises(SetupError, match="custodian"):
+        run_vasp_folders([band], command="true", custodian=True)
+    shutil_rmtree(band / "04")
+    with pytest.raises(SetupError, match="IMAGES = 3 but 04/POSCAR is missing"):
+        run_vasp_folders([runs], command="true")
+
+
+def shutil_rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path)

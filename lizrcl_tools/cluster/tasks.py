@@ -2,9 +2,11 @@
 
 A :class:`Task` is a module-level function, its keyword arguments, and a ``done`` check run in
 the driver. :func:`run_tasks` skips tasks whose check finds a finished output (no worker is
-asked), and sends the rest to the stage's executor. Parsl's checkpoint (task exit) is a second
-layer: a task that finished while no driver was watching is still found by its folder, which
-Parsl's checkpoint would miss.
+asked), and sends the rest to the stage's executor. Parsl's checkpoint (task exit) serves
+only tasks without a ``done`` check: for the others the output is the record both ways — a task
+that finished while no driver was watching is found by its folder (Parsl's checkpoint misses
+it), and a task whose output was lost or damaged after it finished runs again (Parsl's
+checkpoint would hand back its old result without running it).
 
 Each task's arguments are pickled to ``ENGINE/tasks/<key>.pkl`` and the Parsl app receives only
 the key, that path and the file's SHA-256, so Parsl can hash them for its checkpoint.
@@ -143,7 +145,8 @@ def run_tasks(
     with engine_session(resources, work_dir, stage) as dfk:
         from parsl.app.python import PythonApp
 
-        app = PythonApp(execute_task_file, data_flow_kernel=dfk, executors=[stage], cache=True)
+        apps = {cache: PythonApp(execute_task_file, data_flow_kernel=dfk, executors=[stage], cache=cache)
+                for cache in (True, False)}
         futures = {}
         for task in pending:
             blob = pickle.dumps((task.function, task.kwargs))
@@ -151,6 +154,7 @@ def run_tasks(
             tmp = path.with_suffix(".tmp")
             tmp.write_bytes(blob)
             tmp.replace(path)
+            app = apps[task.done is None]
             futures[task.key] = app(task.key, str(path), hashlib.sha256(blob).hexdigest())
         failures = []
         for key, future in futures.items():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lizrcl_tools.commands._common import add_cluster_arguments, cluster_of
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add ``lizrcl learn`` arguments."""
@@ -15,6 +17,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="check the recipe (keys, teacher name, every starting cell builds, SSW databases "
                         "exist), print the plan per generation, run nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_cluster_arguments(parser)
+    parser.epilog = ("With --workers/--cluster the MD generators (teacher_md, model_md) run on the cluster "
+                     "file's md block, labelling in chunks on label, training as one task on train (a GPU "
+                     "block there); same frames as without. SSW walks stay in this process.")
     parser.set_defaults(handler=_run)
 
 
@@ -33,7 +39,8 @@ def _run(args: argparse.Namespace) -> int:
         from lizrcl_tools.errors import SetupError
 
         raise SetupError("-o/--output WORK is needed to run the recipe (or --check to only check it)")
-    result = run_learning(recipe, args.output, progress=not args.no_progress,
+    cluster = cluster_of(args)
+    result = run_learning(recipe, args.output, progress=not args.no_progress, cluster=cluster,
                           on_stage=lambda gen, stage: print(f"[{gen}] {stage}", flush=True))
     for gen in result.generations:
         held = (gen["evaluate"].get("model_held_out") or {})

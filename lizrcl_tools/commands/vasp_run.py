@@ -11,7 +11,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``vasp run`` arguments."""
     parser.description = (
         "Run VASP in run folders (an INCAR and a POSCAR each; a folder without an INCAR is "
-        "searched for them), one task per folder. Folders that already hold a complete "
+        "searched for them), one task per folder; a NEB folder (INCAR with IMAGES, image folders 00 … NN) "
+        "is one task run in the folder itself, complete when every moving image holds a complete "
+        "vasprun.xml. Folders that already hold a complete "
         "vasprun.xml are skipped without a task, so rerunning after an interruption runs only "
         "what is left. The command runs through the shell inside the folder (output to "
         "vasp.out). Then: lizrcl vasp collect FOLDERS -o train.extxyz."
@@ -34,6 +36,10 @@ def _run(args: argparse.Namespace) -> int:
     report = run_vasp_folders(args.folders, cluster, command=args.command, custodian=args.custodian)
     print(report.summary() + (f" ({cluster.source})" if cluster is not None else ""))
     for folder, info in report.results.items():
-        print(f"  {folder}: {info['n_steps']} ionic steps, last free energy {info['energy_eV']:.6f} eV"
-              + ("" if info["ran"] else " (was complete)"))
+        if "neb_images" in info:
+            line = (f"NEB, {info['neb_images']} moving images, ≥ {info['n_steps']} ionic steps each, "
+                    f"highest image free energy {info['energy_eV']:.6f} eV")
+        else:
+            line = f"{info['n_steps']} ionic steps, last free energy {info['energy_eV']:.6f} eV"
+        print(f"  {folder}: {line}" + ("" if info["ran"] else " (was complete)"))
     return 0

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from lizrcl_tools.dataset.labelling import label_frames, read_labelled_frames, structure_hash
+from lizrcl_tools.dataset.labelling import HASH_KEY, INDEX_KEY, label_frames, read_labelled_frames, structure_hash
 
 
 def label_chunk(frames: Sequence[Any], reference: str, output: str, device: str = "cpu",
@@ -35,7 +35,9 @@ def _chunk_done(frames: Sequence[Any], output: Path) -> int | None:
         done = read_labelled_frames(output)
     except Exception:  # noqa: BLE001 - an unreadable chunk is simply not done
         return None
-    if [structure_hash(a) for a in done] != [structure_hash(a) for a in frames]:
+    # the hash each frame got from its input when labelled: a hash of the frame read back would
+    # differ now and then (extxyz keeps 8 decimals, the hash rounds to 6: a digit can flip)
+    if [str(a.info.get(HASH_KEY)) for a in done] != [structure_hash(a) for a in frames]:
         return None
     return len(done)
 
@@ -95,6 +97,12 @@ def label_frames_parallel(
                                   "device": device, "dtype": dtype},
                           done=partial(_chunk_done, chunk, path)))
     run_tasks(tasks, cluster, "label", chunk_dir)
-    labelled = [a for path in paths for a in read_labelled_frames(path)]
+    labelled = []
+    for path in paths:
+        for atoms in read_labelled_frames(path):
+            # a chunk numbers its frames from 0; the joined file holds indices into the whole input,
+            # as the serial labelling writes them (a serial rerun on OUTPUT resumes by them)
+            atoms.info[INDEX_KEY] = len(labelled)
+            labelled.append(atoms)
     write_atoms_atomic(output, labelled, force=force)
     return output

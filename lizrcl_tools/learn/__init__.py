@@ -3,7 +3,7 @@
 Modules: :mod:`~lizrcl_tools.learn.recipe` (recipes as YAML data, checked),
 :mod:`~lizrcl_tools.learn.frames` (generators, physical filter, novelty selection),
 :mod:`~lizrcl_tools.learn.loop` (:func:`run_learning`: generation folders with stage markers,
-resumed by rerunning).
+resumed by rerunning), :mod:`~lizrcl_tools.learn.parallel` (its heavy stages as cluster tasks).
 """
 
 from __future__ import annotations

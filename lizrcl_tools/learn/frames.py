@@ -60,7 +60,8 @@ def md_frames(
     cells: Sequence[Atoms], calculator: Any, temperature_K: float, steps: int, every: int,
     timestep_fs: float, seed: int, label: str,
 ) -> list[Atoms]:
-    """Frames every ``every`` steps of Langevin NVT (ASE) from each cell with ``calculator``.
+    """Frames every ``every`` steps of Langevin NVT (ASE) from each cell with ``calculator``:
+    :func:`md_cell_frames` of cell c with index c, concatenated in cell order.
 
     Parameters
     ----------
@@ -75,25 +76,39 @@ def md_frames(
     label : str
         ``config_type`` of the frames (``teacher_md``, ``model_md``).
     """
+    frames = []
+    for c, cell in enumerate(cells):
+        frames += md_cell_frames(cell, calculator, temperature_K, steps, every, timestep_fs, seed, label, c)
+    return frames
+
+
+def md_cell_frames(
+    cell: Atoms, calculator: Any, temperature_K: float, steps: int, every: int,
+    timestep_fs: float, seed: int, label: str, index: int = 0,
+) -> list[Atoms]:
+    """Frames of one Langevin NVT run from ``cell`` (arguments as :func:`md_frames`).
+
+    The random stream is ``default_rng([seed, index])``: cell ``index`` of :func:`md_frames`
+    gets the same trajectory whether the cells run in one loop or as separate tasks.
+    """
     from ase import units
     from ase.md.langevin import Langevin
 
+    rng = np.random.default_rng([seed, index])
+    atoms = cell.copy()
+    atoms.calc = calculator
+    # Maxwell-Boltzmann momenta, p ~ N(0, m kB T) per component (eV, amu, ASE time units)
+    masses = atoms.get_masses()[:, None]
+    atoms.set_momenta(rng.normal(size=(len(atoms), 3)) * np.sqrt(masses * units.kB * temperature_K))
+    dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature_K, friction=0.01 / units.fs,
+                   rng=rng, fixcm=False)
     frames = []
-    for c, cell in enumerate(cells):
-        rng = np.random.default_rng([seed, c])
-        atoms = cell.copy()
-        atoms.calc = calculator
-        # Maxwell-Boltzmann momenta, p ~ N(0, m kB T) per component (eV, amu, ASE time units)
-        masses = atoms.get_masses()[:, None]
-        atoms.set_momenta(rng.normal(size=(len(atoms), 3)) * np.sqrt(masses * units.kB * temperature_K))
-        dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature_K, friction=0.01 / units.fs,
-                       rng=rng, fixcm=False)
-        for step in range(every, steps + 1, every):
-            dyn.run(every)
-            frame = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)
-            frame.info = {keys.CONFIG_TYPE: label, "temperature_K": float(temperature_K), "step": step,
-                          "seed": int(seed), "parent": cell.info.get("name", cell.get_chemical_formula())}
-            frames.append(frame)
+    for step in range(every, steps + 1, every):
+        dyn.run(every)
+        frame = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=True)
+        frame.info = {keys.CONFIG_TYPE: label, "temperature_K": float(temperature_K), "step": step,
+                      "seed": int(seed), "parent": cell.info.get("name", cell.get_chemical_formula())}
+        frames.append(frame)
     return frames
 
 

@@ -254,6 +254,26 @@ def ssw_walks(starts: Sequence[Atoms], spec: Any, folder: str | os.PathLike, ste
     return ssw_minima([str(db)], window_eV_atom, max_walk_points, seed)
 
 
+def _md_jobs(name: str, g: Mapping[str, Any], cells: Sequence[Atoms], seed: int, teacher_name: str | None,
+             model_path: str | os.PathLike | None) -> list[dict[str, Any]]:
+    """The independent MD runs of generator ``name``, in the order their frames are kept:
+    ``model_md`` one per cell (the teacher's forces in generation 0), ``teacher_md`` one per
+    (temperature t, strained start c) with seed ``seed + 1000 t``. ``calculator`` is the
+    reference name a worker builds (:func:`~lizrcl_tools.learn.parallel.md_task`)."""
+    if name == "model_md":
+        on_teacher = model_path is None
+        calculator = teacher_name if on_teacher else f"mace:{model_path}"
+        return [{"key": f"model_md-c{c:03d}", "cell": cell, "calculator": calculator,
+                 "temperature_K": g["temperature_K"], "steps": g["steps"], "every": g["every"],
+                 "timestep_fs": g["timestep_fs"], "seed": seed, "label": "teacher_md" if on_teacher else "model_md",
+                 "index": c} for c, cell in enumerate(cells)]
+    starts = teacher_md_starts(g["structures"], seed)
+    return [{"key": f"teacher_md-t{t:02d}-c{c:03d}", "cell": start, "calculator": teacher_name,
+             "temperature_K": temperature, "steps": g["steps"], "every": g["every"], "timestep_fs": g["timestep_fs"],
+             "seed": seed + 1000 * t, "label": "teacher_md", "index": c}
+            for t, temperature in enumerate(g["temperatures_K"]) for c, start in enumerate(starts)]
+
+
 def generate(
     settings: Mapping[str, Mapping[str, Any]],
     cells: Sequence[Atoms],
@@ -261,6 +281,9 @@ def generate(
     teacher: Callable[[], Any],
     model_path: str | os.PathLike | None,
     folder: str | os.PathLike,
+    *,
+    cluster: Any = None,
+    teacher_name: str | None = None,
 ) -> tuple[list[Atoms], dict[str, int]]:
     """Frames of one generation from the recipe's generator settings.
 
@@ -279,6 +302,11 @@ def generate(
         with the teacher and ``ssw_walk`` is refused.
     folder : path
         The generation's folder (SSW walks keep their database and checkpoints there).
+    cluster : lizrcl_tools.cluster.ClusterConfig, optional
+        Run the MD generators (``model_md``, ``teacher_md``) as one task per (temperature,
+        cell) on its ``md`` block (:mod:`~lizrcl_tools.learn.parallel`; same frames as here).
+    teacher_name : str, optional
+        The teacher's reference name (workers build it from that); needed with ``cluster``.
 
     Returns
     -------
@@ -300,16 +328,20 @@ def generate(
             new = fr.rattles(cells, g["per_structure"], g["sigma_A"], seed)
         elif name == "volume_scan":
             new = fr.volume_scans(cells, g["scales"], g["sigma_A"], seed)
-        elif name == "model_md":
-            calc = teacher() if model_path is None else model()
-            new = fr.md_frames(cells, calc, g["temperature_K"], g["steps"], g["every"], g["timestep_fs"],
-                               seed, "teacher_md" if model_path is None else "model_md")
-        elif name == "teacher_md":
-            starts = teacher_md_starts(g["structures"], seed)
-            new = []
-            for t, temperature in enumerate(g["temperatures_K"]):
-                new += fr.md_frames(starts, teacher(), temperature, g["steps"], g["every"], g["timestep_fs"],
-                                    seed + 1000 * t, "teacher_md")
+        elif name in ("model_md", "teacher_md"):
+            jobs = _md_jobs(name, g, cells, seed, teacher_name, model_path)
+            if cluster is None:
+                calc = teacher() if name == "teacher_md" or model_path is None else model()
+                new = [frame for job in jobs
+                       for frame in fr.md_cell_frames(job["cell"], calc, job["temperature_K"], job["steps"],
+                                                      job["every"], job["timestep_fs"], job["seed"], job["label"],
+                                                      job["index"])]
+            else:
+                from lizrcl_tools.learn.parallel import run_md_jobs
+
+                if teacher_name is None:
+                    raise SetupError("MD generators on a cluster need the teacher's name (teacher_name)")
+                new = run_md_jobs(jobs, cluster, folder)
         elif name == "random_cells":
             new = random_cells(g["n_frames"], g["x_range"], seed, g["x_one_fraction"], g["max_strain"],
                                g["rattle_A"])

@@ -13,7 +13,10 @@ Work folder::
     WORK/learn.json                  summary: model of the last generation, counts, errors
 
 Rerunning the same command resumes: stages with a marker are not run again; an interrupted
-stage is redone (labelling and training pick up their own partial outputs).
+stage is redone (labelling and training pick up their own partial outputs). With a cluster
+(``--cluster FILE``/``--workers N``) MD generators, labelling chunks and training are tasks
+whose output files are their record (:mod:`~lizrcl_tools.learn.parallel`): a rerun sends
+only the tasks without one.
 """
 
 from __future__ import annotations
@@ -174,6 +177,7 @@ def run_learning(
     *,
     progress: bool = False,
     on_stage: Callable[[str, str], None] | None = None,
+    cluster: Any = None,
 ) -> LearnResult:
     """Run (or resume) the self-learning loop of ``recipe`` in ``work_dir``.
 
@@ -187,6 +191,10 @@ def run_learning(
         Progress bars of labelling and evaluation.
     on_stage : callable, optional
         ``on_stage(generation, stage)`` just before a stage actually runs (not when skipped).
+    cluster : lizrcl_tools.cluster.ClusterConfig, optional
+        Run the heavy stages as tasks (:mod:`~lizrcl_tools.learn.parallel`): MD generators on
+        its ``md`` block, labelling in chunks on ``label``, training as one task on ``train``.
+        None: everything in this process. Both give the same frames.
 
     Returns
     -------
@@ -207,6 +215,11 @@ def run_learning(
             teacher_cache.append(get_reference(recipe.teacher))
         return teacher_cache[0]
 
+    worker_teacher = recipe.teacher
+    if cluster is not None:
+        from lizrcl_tools.learn.parallel import worker_reference
+
+        worker_teacher = worker_reference(recipe.teacher)
     pool: list[Any] = []
     model: Path | None = None
     summaries = []
@@ -222,7 +235,7 @@ def run_learning(
 
             cells = starting_cells(plan["structures"])
             frames, counts = make_frames(plan["generators"], cells, seed, lambda: teacher().calculator,
-                                         previous_model, gen)
+                                         previous_model, gen, cluster=cluster, teacher_name=worker_teacher)
             write_atoms_atomic(gen / "candidates.extxyz", frames)
             return {"round": plan["name"], "n_candidates": len(frames), "by_generator": counts, "seed": seed,
                     "md_with": "teacher" if previous_model is None else str(previous_model)}
@@ -260,7 +273,12 @@ def run_learning(
                 (gen / "labelled.extxyz").write_text("")
                 return {"n_labelled": 0, "n_kept": 0, "teacher": recipe.teacher}
             raw = gen / "labelled_raw.extxyz"
-            label_frames(selected, teacher(), raw, progress=progress)
+            if cluster is None:
+                label_frames(selected, teacher(), raw, progress=progress)
+            else:
+                from lizrcl_tools.learn.parallel import label_on_cluster
+
+                label_on_cluster(selected, worker_teacher, raw, cluster)
             labelled = read_labelled_frames(raw)
             kept = [a for a in labelled if fr.physical(a, recipe.max_force_eV_A)]
             write_atoms_atomic(gen / "labelled.extxyz", kept)
@@ -270,6 +288,10 @@ def run_learning(
         def fit() -> dict[str, Any]:
             frames = [a for j in range(k + 1) for a in _labelled(generation_dir(work_dir, j))]
             config = TrainConfig(name=f"gen_{k:03d}", seed=recipe.seed, **plan["train"])
+            if cluster is not None:
+                from lizrcl_tools.learn.parallel import train_on_cluster
+
+                return train_on_cluster(frames, gen / "train", config, cluster, f"train-gen_{k:03d}")
             result = train(frames, gen / "train", config, progress=progress)
             return {"model": str(result.model_path), "n_pool": len(frames), "report": result.report}
 

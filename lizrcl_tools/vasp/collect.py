@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from lizrcl_tools.errors import LizrclError, ParseError, SetupError, SkippedDataWarning
+from lizrcl_tools.errors import LizrclError, LizrclWarning, ParseError, SetupError, SkippedDataWarning
 from lizrcl_tools.vasp.outcar import read_outcar
 from lizrcl_tools.vasp.outputs import (
     KBAR_TO_EV_A3,
@@ -332,16 +332,30 @@ def collect(
     SkippedDataWarning
         When SCF-unconverged steps or bad files were skipped (the counts are in the message).
     """
+    from lizrcl_tools.vasp.neb_folders import NEB_FORCES_NOTE, NEB_IMAGE_CONFIG_TYPE, neb_image_of
+
     result = CollectResult()
+    bands: list[str] = []
     for path, kind, companion in _find_runs(paths):
+        image = neb_image_of(path)
         try:
-            frames, report, steps = _read_one(path, kind, last_only, config_type)
+            frames, report, steps = _read_one(path, kind, last_only,
+                                              config_type or (NEB_IMAGE_CONFIG_TYPE if image is not None else None))
             _check_elements(frames, elements, path)
         except LizrclError as exc:
             if not skip_bad:
                 raise
             result.bad_files.append((str(path), str(exc)))
             continue
+        if image is not None:
+            for frame in frames:
+                frame.info["neb_image"] = image
+            band = str(path.resolve().parent.parent)
+            if band not in bands:
+                bands.append(band)
+                result.notes.append(f"{band}: NEB band; frames of every ionic step of its moving images "
+                                    f"(config_type {config_type or NEB_IMAGE_CONFIG_TYPE}, info neb_image = "
+                                    "image number); VASP computes nothing for the endpoints")
         result.frames.extend(frames)
         result.sources.append(report)
         result.n_skipped_unconverged += report.n_skipped_unconverged
@@ -363,6 +377,9 @@ def collect(
         if not skip_bad:
             raise ParseError(companion, message)
         result.bad_files.append((str(companion), message))
+    if bands:
+        result.notes.append(NEB_FORCES_NOTE)
+        warnings.warn(f"{len(bands)} NEB band(s) collected; {NEB_FORCES_NOTE}", LizrclWarning, stacklevel=2)
     if result.n_skipped_unconverged:
         warnings.warn(
             f"skipped {result.n_skipped_unconverged} SCF-unconverged ionic step(s) "

@@ -123,3 +123,67 @@ def write_vasp_neb(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return outdir
+
+
+def read_images_tag(incar: str | PathLike) -> int | None:
+    """``IMAGES`` of an INCAR file (None if the tag is absent): the number of moving images."""
+    import re
+
+    for line in Path(incar).read_text(errors="replace").splitlines():
+        for part in line.split("!")[0].split("#")[0].split(";"):
+            key, eq, value = part.partition("=")
+            if eq and key.strip().upper() == "IMAGES":
+                match = re.match(r"\s*(\d+)", value)
+                if match is None:
+                    raise SetupError(f"{incar}: IMAGES = {value.strip()!r} is not a whole number")
+                return int(match.group(1))
+    return None
+
+
+def neb_image_folders(folder: str | PathLike) -> list[Path] | None:
+    """The moving-image folders ``01`` … ``N`` of a VASP NEB run folder, or None if ``folder``
+    is not one (no INCAR, or an INCAR without ``IMAGES`` ≥ 1).
+
+    VASP runs a NEB from the parent folder and writes each moving image's outputs (OUTCAR,
+    vasprun.xml, CONTCAR, ...) into that image's folder; the endpoints ``00`` and ``N+1`` are
+    not computed and get no outputs.
+
+    Raises
+    ------
+    SetupError
+        ``IMAGES = N`` but an image folder ``00`` … ``N+1`` or its POSCAR is missing.
+    """
+    folder = Path(folder)
+    incar = folder / "INCAR"
+    n_images = read_images_tag(incar) if incar.is_file() else None
+    if not n_images:
+        return None
+    names = [f"{k:02d}" for k in range(n_images + 2)]
+    missing = [name for name in names if not (folder / name / "POSCAR").is_file()]
+    if missing:
+        raise SetupError(f"{folder}: INCAR sets IMAGES = {n_images} but {', '.join(missing)}/POSCAR "
+                         f"{'is' if len(missing) == 1 else 'are'} missing (a NEB needs 00 … {names[-1]})")
+    return [folder / name for name in names[1:-1]]
+
+
+NEB_IMAGE_CONFIG_TYPE = "neb_image"
+"""``config_type`` that ``vasp collect`` gives the frames of a NEB's moving images."""
+
+NEB_FORCES_NOTE = (
+    "forces of NEB images: VTST's NEB writes the NEB force (the true force perpendicular to the band "
+    "plus the spring force along it) in place of the energy gradient; check which your VASP wrote "
+    "before training forces on frames with config_type neb_image"
+)
+
+
+def neb_image_of(output: str | PathLike) -> int | None:
+    """Index k of the moving image whose output file ``output`` is (``NEB/0k/vasprun.xml``),
+    or None if ``output`` does not lie in a moving-image folder of a NEB folder."""
+    image = Path(output).resolve().parent
+    if len(image.name) != 2 or not image.name.isdigit():
+        return None
+    try:
+        images = neb_image_folders(image.parent)
+    except SetupError:  # a damaged band: its outputs are read as plain runs
+        return None
+    return int(image.name) if images and image in images else None

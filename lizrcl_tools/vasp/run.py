@@ -10,6 +10,12 @@ The command (the cluster file's ``vasp_command``, e.g. ``srun vasp_std``; ``--co
 overrides it) runs through the shell inside the folder, stdout and stderr to ``vasp.out``. With
 ``custodian=True`` it runs under custodian's VASP job instead (error handlers that edit the
 INCAR and rerun: :data:`CUSTODIAN_HANDLERS`); custodian is optional and only imported then.
+
+A NEB folder (``vasp/neb_folders``: an INCAR with ``IMAGES = N``, image folders ``00`` …
+``N+1``) is one task, run in the parent folder as VASP wants. VASP writes each moving image's
+outputs into ``01`` … ``N`` and nothing into the endpoints, so the band is complete when every
+moving image holds a complete vasprun.xml (:func:`neb_complete`); one truncated image means the
+band was interrupted, and the whole band runs again (VASP overwrites every image's outputs).
 """
 
 from __future__ import annotations
@@ -59,6 +65,39 @@ def vasprun_complete(folder: str | os.PathLike) -> dict[str, Any] | None:
     return None
 
 
+def neb_complete(folder: str | os.PathLike) -> dict[str, Any] | None:
+    """Summary of a finished NEB band in ``folder``, or None if any moving image lacks a
+    complete vasprun.xml (or ``folder`` is not a NEB folder).
+
+    Returns
+    -------
+    dict or None
+        ``{"folder", "file", "n_steps", "energy_eV", "neb_images", "image_energies_eV"}``:
+        ``n_steps`` the fewest ionic steps of an image, ``energy_eV`` the highest last free
+        energy of a moving image (eV), ``image_energies_eV`` those of images 01 … N in order.
+    """
+    from lizrcl_tools.vasp.neb_folders import neb_image_folders
+
+    folder = Path(folder)
+    images = neb_image_folders(folder)
+    if not images:
+        return None
+    done = [vasprun_complete(image) for image in images]
+    if any(d is None for d in done):
+        return None
+    energies = [d["energy_eV"] for d in done]
+    return {"folder": str(folder), "file": f"{{{images[0].name}..{images[-1].name}}}/{done[0]['file']}",
+            "n_steps": min(d["n_steps"] for d in done), "energy_eV": max(energies),
+            "neb_images": len(images), "image_energies_eV": energies}
+
+
+def folder_complete(folder: str | os.PathLike) -> dict[str, Any] | None:
+    """:func:`neb_complete` for a NEB folder, else :func:`vasprun_complete`."""
+    from lizrcl_tools.vasp.neb_folders import neb_image_folders
+
+    return neb_complete(folder) if neb_image_folders(folder) else vasprun_complete(folder)
+
+
 def find_run_folders(paths: Iterable[str | os.PathLike]) -> list[Path]:
     """Run folders (holding an INCAR) among ``paths``: a path with an INCAR is one; any other
     folder is searched below for folders with an INCAR (not below those: NEB image folders
@@ -69,6 +108,8 @@ def find_run_folders(paths: Iterable[str | os.PathLike]) -> list[Path]:
     SetupError
         A path does not exist, holds no run folder, or a run folder has no POSCAR.
     """
+    from lizrcl_tools.vasp.neb_folders import neb_image_folders
+
     found: list[Path] = []
     for raw in paths:
         path = Path(raw).resolve()
@@ -84,8 +125,8 @@ def find_run_folders(paths: Iterable[str | os.PathLike]) -> list[Path]:
             if not here:
                 raise SetupError(f"{raw}: no folder with an INCAR in this tree (write inputs with 'lizrcl vasp write')")
         for folder in here:
-            if not (folder / "POSCAR").is_file():
-                raise SetupError(f"{folder}: INCAR but no POSCAR (NEB folders are not run by 'vasp run' yet)")
+            if not (folder / "POSCAR").is_file() and neb_image_folders(folder) is None:
+                raise SetupError(f"{folder}: INCAR but neither a POSCAR nor IMAGES (a NEB's 00 … NN folders)")
             if folder not in found:
                 found.append(folder)
     return found
@@ -115,7 +156,7 @@ def run_vasp_folder(folder: str, command: str, custodian: bool = False, max_erro
     RunFailed
         The command failed, or left no complete vasprun.xml (the end of vasp.out is quoted).
     """
-    done = vasprun_complete(folder)
+    done = folder_complete(folder)
     if done is not None:  # a retry, or a folder finished while no driver watched
         return {**done, "ran": False}
     path = Path(folder)
@@ -127,10 +168,17 @@ def run_vasp_folder(folder: str, command: str, custodian: bool = False, max_erro
                                 check=False).returncode
         if rc != 0:
             raise RunFailed(f"{path}: '{command}' exited with status {rc}{_tail(path)}")
-    done = vasprun_complete(path)
+    done = folder_complete(path)
     if done is None:
-        raise RunFailed(f"{path}: '{command}' finished but left no complete vasprun.xml{_tail(path)}")
+        what = "complete vasprun.xml in some moving image" if _is_neb(path) else "complete vasprun.xml"
+        raise RunFailed(f"{path}: '{command}' finished but left no {what}{_tail(path)}")
     return {**done, "ran": True}
+
+
+def _is_neb(folder: Path) -> bool:
+    from lizrcl_tools.vasp.neb_folders import neb_image_folders
+
+    return bool(neb_image_folders(folder))
 
 
 def _tail(folder: Path, lines: int = 8) -> str:
@@ -220,6 +268,9 @@ def run_vasp_folders(
     VaspRunReport
     """
     runs = find_run_folders(folders)
+    if custodian and any(_is_neb(f) for f in runs):
+        raise SetupError("custodian's VASP job checks a vasprun.xml in the run folder, which a NEB does not "
+                         "write there: run NEB folders without --custodian")
     if command is None:
         command = cluster.vasp_command if cluster is not None else "vasp_std"
     if not command.strip():
@@ -230,7 +281,7 @@ def run_vasp_folders(
         root = root.parent
     pending = []
     for folder in runs:
-        done = vasprun_complete(folder)
+        done = folder_complete(folder)
         if done is not None:
             report.results[str(folder)] = {**done, "ran": False}
             report.skipped.append(folder)
@@ -247,7 +298,7 @@ def run_vasp_folders(
             keys = [f"{k}-{i:04d}" for i, k in enumerate(keys)]
         tasks = [Task(key=k, function=run_vasp_folder,
                       kwargs={"folder": str(f), "command": command, "custodian": custodian},
-                      done=partial(vasprun_complete, f)) for k, f in zip(keys, pending)]
+                      done=partial(folder_complete, f)) for k, f in zip(keys, pending)]
         results = run_tasks(tasks, cluster, "vasp", root)
         for key, folder in zip(keys, pending):
             report.results[str(folder)] = {"ran": True, **results[key]}

@@ -91,6 +91,27 @@ def test_physical_filter_and_novelty_selection():
     assert all(np.array_equal(a.positions, b.positions) and a.info["seed"] == 1 for a, b in zip(frames, again))
 
 
+def kill_cli_when(command: list[str], cwd: Path, ready, timeout_s: float, what: str) -> None:
+    """Start a CLI in its own process group and SIGKILL the group once ``ready()`` is true.
+
+    Fails with ``what`` when ``ready()`` does not come true within ``timeout_s``, or when the
+    command ends by itself before the kill.
+    """
+    proc = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not ready() and proc.poll() is None:
+            assert time.monotonic() < deadline, f"{what} within {timeout_s:g} s"
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run ended before the kill"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def _markers(work: Path) -> dict[str, dict]:
     return {f"{p.parent.name}/{p.stem}": json.loads(p.read_text()) for p in sorted(work.glob("gen_*/*.done"))}
 
@@ -110,20 +131,9 @@ def test_two_generations_end_to_end_resumed_after_a_kill(tmp_path):
     recipe_path.write_text(TINY.replace("max_frames: 8, min_novelty: 0.0", "max_frames: 5, min_novelty: 0.0001, "
                                         "committee: [previous, teacher], min_disagreement_eV_A: 0.001"))
     work = tmp_path / "work"
-    proc = subprocess.Popen([sys.executable, "-m", "lizrcl_tools", "learn", str(recipe_path), "-o", str(work),
-                             "--no-progress"], env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 300
-    try:
-        while not (work / "gen_000" / "label.done").exists() and proc.poll() is None:
-            assert time.monotonic() < deadline, "generation 0 was not labelled within 300 s"
-            time.sleep(0.2)
-        assert proc.poll() is None, "the run ended before the kill"
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    kill_cli_when([sys.executable, "-m", "lizrcl_tools", "learn", str(recipe_path), "-o", str(work),
+                   "--no-progress"], tmp_path, lambda: (work / "gen_000" / "label.done").exists(),
+                  300, "generation 0 was not labelled")
     at_kill = _markers(work)
     assert {"gen_000/generate", "gen_000/select", "gen_000/label"} <= set(at_kill)
     assert "gen_001/generate" not in at_kill

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +20,7 @@ from lizrcl_tools.cluster.tasks import execution_log
 from lizrcl_tools.learn.recipe import load_recipe
 
 from test_cluster import _cmdline, _engine_processes_gone
-from test_learn import REPO, TINY, _markers
+from test_learn import REPO, TINY, _markers, kill_cli_when
 
 # two teacher MD temperatures on one start (two md tasks) besides model_md on both cells
 RECIPE = TINY.replace(
@@ -71,19 +68,8 @@ def test_learn_on_two_workers_equals_the_serial_loop_and_resumes_after_a_kill(tm
     # the driver (its process group) killed while generation 0 trains on a worker, then resumed
     command = [sys.executable, "-m", "lizrcl_tools", "learn", str(recipe_path), "-o", str(fanned),
                "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 600
-    try:
-        while not execution_log(fanned / "gen_000", "train-gen_000") and proc.poll() is None:
-            assert time.monotonic() < deadline, "generation 0 did not start training within 600 s"
-            time.sleep(0.2)
-        assert proc.poll() is None, "the run ended before the kill"
-        os.killpg(proc.pid, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    kill_cli_when(command, tmp_path, lambda: bool(execution_log(fanned / "gen_000", "train-gen_000")),
+                  600, "generation 0 did not start training")
     at_kill = _markers(fanned)
     assert set(at_kill) == {"gen_000/generate", "gen_000/select", "gen_000/label"}
     ended = {log.stem for log in fanned.rglob("executions/*.jsonl") if '"end"' in log.read_text()}

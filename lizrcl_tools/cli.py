@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "md": ("md", "NPT then NVT molecular dynamics in LAMMPS, one restartable run folder per temperature"),
     "conductivity": ("conductivity", "Li+ diffusivity and conductivity of layered Li2ZrCl6: MD at several temperatures, then analysis"),
     "analyze": ("analyze", "Li MSD → D ± err, σ(T) by Nernst–Einstein, Arrhenius Ea and σ(300 K) from run folders"),
+    "ea-vs-x": ("ea_vs_x", "Ea and σ(300 K) of several conductivity jobs against x of (LiCl)1-x(ZrCl4)x: table, JSON, plot; flags molten runs"),
     "plugin": ("plugin", "build or inspect the MACE LAMMPS pair-style plugin (mace/lizrcl)"),
     "export": ("export", "export a MACE model to TorchScript (+ JSON sidecar) for the LAMMPS plugin"),
     "label": ("label", "add reference energies/forces/stresses (sevennet, chgnet, mace:PATH) to frames, resumably"),

@@ -197,6 +197,8 @@ def write_random_walk_run(
     drift_A_per_ps: Sequence[float] = (0.0, 0.0, 0.0),
     seed: int = 0,
     overwrite: bool = False,
+    n_zr: int | None = None,
+    framework_D_cm2_s: float = 0.0,
 ) -> Path:
     """Write a run folder (``nvt.lammpstrj`` + ``run.json``) of Li random walkers of known D.
 
@@ -231,6 +233,11 @@ def write_random_walk_run(
         Random seed, recorded in run.json.
     overwrite : bool
         Replace existing files.
+    n_zr : int, optional
+        Zr atoms among the framework (default ``n_framework // 7``, the ZrCl6 ratio); the rest is Cl.
+    framework_D_cm2_s : float
+        Isotropic diffusion coefficient of the framework atoms (cm²/s); 0 (default) keeps them
+        still, a positive value mimics a molten cell.
 
     Returns
     -------
@@ -240,7 +247,9 @@ def write_random_walk_run(
     run_dir = Path(run_dir)
     cell = np.diag([16.0, 16.0, 16.0]) if cell_A is None else np.asarray(cell_A, dtype=float)
     n_framework = int(round(3.5 * n_mobile)) if n_framework is None else n_framework
-    n_zr = n_framework // 7
+    n_zr = n_framework // 7 if n_zr is None else n_zr
+    if not 0 <= n_zr <= n_framework:
+        raise SetupError(f"n_zr = {n_zr} must lie between 0 and n_framework = {n_framework}")
     types = [1] * n_mobile + [2] * n_zr + [3] * (n_framework - n_zr)
     rng = np.random.default_rng(seed)
     dt_ps = timestep_fs * dump_every / 1000.0
@@ -248,6 +257,8 @@ def write_random_walk_run(
     start = rng.random((len(types), 3)) @ cell
     positions = np.repeat(start[None], n_frames, axis=0)
     positions[:, :n_mobile] += random_walk(n_frames, n_mobile, D_cm2_s, dt_ps, rng)
+    if framework_D_cm2_s > 0:
+        positions[:, n_mobile:] += random_walk(n_frames, n_framework, framework_D_cm2_s, dt_ps, rng)
     times = np.arange(n_frames) * dt_ps
     positions += times[:, None, None] * np.asarray(drift_A_per_ps, dtype=float)
 
@@ -261,10 +272,12 @@ def write_random_walk_run(
         "mobile": "Li",
         "n_atoms": len(types),
         "n_mobile": n_mobile,
+        "composition": {"Li": n_mobile, "Zr": n_zr, "Cl": n_framework - n_zr},
         "cell_A": cell.tolist(),
         "seed": seed,
         "potential": "synthetic Gaussian random walk",
         "synthetic_D_cm2_s": np.broadcast_to(np.asarray(D_cm2_s, dtype=float), (3,)).tolist(),
+        "synthetic_framework_D_cm2_s": float(framework_D_cm2_s),
     }
     if volume_A3 is not None:
         info["volume_A3"] = float(volume_A3)

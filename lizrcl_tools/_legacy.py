@@ -32,6 +32,7 @@ MOVED: dict[str, str] = {
     "lizrcl_tools.export": "lizrcl_tools.potential.export",
     "lizrcl_tools.plugin": "lizrcl_tools.potential.plugin_build",
     "lizrcl_tools.results": "lizrcl_tools.analysis.results",
+    "lizrcl_tools.ssw.engine": "lizrcl_tools.potential.lammps_engine",
 }
 
 

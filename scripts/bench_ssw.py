@@ -40,7 +40,7 @@ from ase.optimize.basin import BasinHopping
 from ase.units import kB
 
 from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
-from lizrcl_tools.ssw.engine import BudgetExhausted, EngineCalculator, LammpsEngine, to_lammps_frame
+from lizrcl_tools.potential.lammps_engine import BudgetExhausted, EngineCalculator, LammpsEngine, to_lammps_frame
 from lizrcl_tools.ssw.fingerprint import fingerprint, fingerprint_distance
 from lizrcl_tools.ssw.randomcell import random_cell
 from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential

@@ -8,7 +8,7 @@ from ase.build import bulk
 
 from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
 from lizrcl_tools.ssw.bias import Coordinates
-from lizrcl_tools.ssw.engine import BudgetExhausted, LammpsEngine, to_lammps_frame
+from lizrcl_tools.potential.lammps_engine import BudgetExhausted, LammpsEngine, to_lammps_frame
 from lizrcl_tools.ssw.relax import fire_relax
 from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
 

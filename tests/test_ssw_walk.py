@@ -13,7 +13,7 @@ from ase.build import bulk
 from lizrcl_tools import cli
 from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
 from lizrcl_tools.ssw.bias import Coordinates
-from lizrcl_tools.ssw.engine import EngineCalculator, LammpsEngine, to_lammps_frame
+from lizrcl_tools.potential.lammps_engine import EngineCalculator, LammpsEngine, to_lammps_frame
 from lizrcl_tools.ssw.fingerprint import fingerprint_distance
 from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
 

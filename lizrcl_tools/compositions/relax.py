@@ -8,7 +8,7 @@ a record (``bare_model``, ``teacher``) are added to it.
 
 Relaxation: LAMMPS ``minimize`` (CG) with ``fix box/relax tri 0`` (all six cell degrees of
 freedom, zero pressure), restarted up to 3 times until the energy stops changing
-(:meth:`lizrcl_tools.ssw.engine.LammpsEngine.minimize`); ``force_tol`` is LAMMPS's ftol, the
+(:meth:`lizrcl_tools.potential.lammps_engine.LammpsEngine.minimize`); ``force_tol`` is LAMMPS's ftol, the
 2-norm of the global force vector, eV/Å. Units: eV, Å.
 """
 
@@ -42,7 +42,7 @@ def potential_summary(spec: Any) -> dict[str, Any]:
 
 def relax(atoms: Atoms, spec: Any, force_tol: float = FORCE_TOL, max_iter: int = MAX_ITER) -> tuple[Atoms, float, float, int]:
     """Relax cell and positions of ``atoms`` with ``spec``; (relaxed Atoms, energy eV, max force eV/Å, force calls)."""
-    from lizrcl_tools.ssw.engine import LammpsEngine
+    from lizrcl_tools.potential.lammps_engine import LammpsEngine
 
     engine = LammpsEngine(spec, atoms.get_chemical_symbols(), atoms.cell[:], atoms.positions)
     try:
@@ -56,7 +56,7 @@ def relax(atoms: Atoms, spec: Any, force_tol: float = FORCE_TOL, max_iter: int =
 
 def single_point(atoms: Atoms, spec: Any) -> float:
     """Energy (eV) of ``atoms`` with a LAMMPS potential, one force call."""
-    from lizrcl_tools.ssw.engine import LammpsEngine
+    from lizrcl_tools.potential.lammps_engine import LammpsEngine
 
     engine = LammpsEngine(spec, atoms.get_chemical_symbols(), atoms.cell[:], atoms.positions)
     try:

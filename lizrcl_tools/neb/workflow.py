@@ -1,7 +1,7 @@
 """NEB runs through the LAMMPS engine: one hop from two structures, or the study's seven.
 
 The energies and forces come from one LAMMPS instance per path
-(:class:`lizrcl_tools.ssw.engine.EngineCalculator`, the SSW engine's ASE face) holding the
+(:class:`lizrcl_tools.potential.lammps_engine.EngineCalculator`, the LAMMPS engine's ASE face) holding the
 potential of a :class:`~lizrcl_tools.potential.PotentialSpec`
 (:func:`lizrcl_tools.md.setup.resolve_potential`: the shipped MACE model with D3(BJ) by
 default, the classical or fast tier on request). Units: eV, Å, eV/Å.
@@ -33,7 +33,7 @@ def engine_calculator(spec: Any, atoms: Atoms) -> Any:
 
     Close it with ``calc.engine.close()`` when done.
     """
-    from lizrcl_tools.ssw.engine import EngineCalculator
+    from lizrcl_tools.potential.lammps_engine import EngineCalculator
 
     return EngineCalculator(spec, atoms)
 
@@ -76,7 +76,7 @@ def relax_perfect_cell(
     """The perfect ``li2zrcl6-p3m1`` supercell with cell and positions relaxed by ``spec``.
 
     The 27-atom cell is relaxed (LAMMPS ``minimize`` with ``fix box/relax tri`` at zero
-    pressure, the SSW engine's :meth:`~lizrcl_tools.ssw.engine.LammpsEngine.minimize`;
+    pressure, the LAMMPS engine's :meth:`~lizrcl_tools.potential.lammps_engine.LammpsEngine.minimize`;
     ``force_tol`` is LAMMPS's ftol, the 2-norm of the global force vector in eV/Å) and
     repeated: the perfect crystal is periodic in its own cell, so this is the relaxed
     supercell at a fraction of the cost. The cell comes back in LAMMPS's frame (rotated, same
@@ -90,7 +90,7 @@ def relax_perfect_cell(
     """
     import numpy as np
 
-    from lizrcl_tools.ssw.engine import LammpsEngine, to_lammps_frame
+    from lizrcl_tools.potential.lammps_engine import LammpsEngine, to_lammps_frame
     from lizrcl_tools.structures import build
 
     repeat = np.array([int(r) for r in repeat])

@@ -7,6 +7,9 @@
 - :mod:`lizrcl_tools.potential.train`, :mod:`~lizrcl_tools.potential.evaluate`,
   :mod:`~lizrcl_tools.potential.export`, :mod:`~lizrcl_tools.potential.plugin_build`: mace-torch
   training, error reports, TorchScript export and the C++ plugin build.
+- :mod:`lizrcl_tools.potential.lammps_engine`: one long-lived LAMMPS instance that evaluates
+  (counted force calls, hard budget), minimises and adds a Python bias: SSW, NEB and the
+  compositions' relaxations run on it.
 """
 
 from __future__ import annotations

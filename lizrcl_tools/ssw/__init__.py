@@ -2,7 +2,6 @@
 
 Modules
 -------
-engine       one LAMMPS instance: evaluate (counted, hard force-call budget), minimise, Python bias
 bias         generalised coordinates (atoms + strain) and the Gaussian bias potentials
 relax        FIRE relaxation (atoms + cell, optionally biased), one force call per iteration
 dimer        biased-dimer softening of the walking direction
@@ -17,6 +16,9 @@ fingerprint  structural fingerprint, distance-weighted Steinhardt Q_l, space gro
 export       minima table, CIF/extxyz export, frames for labelling
 pesmap       order parameter vs energy map of minima (paper Fig. S2)
 toy          a cheap rocksalt-favouring LiCl potential for tests and benchmarks
+
+The LAMMPS engine they all drive (counted force calls, hard budget, minimise, Python bias) is
+:mod:`lizrcl_tools.potential.lammps_engine`.
 
 References: Shang & Liu, JCTC 9, 1838 (2013); Shang, Zhang & Liu, PCCP 16, 17845 (2014);
 Shang & Liu, JCTC 8, 2215 (2012); Huang, Shang & Liu, Chem. Sci. (2017).

@@ -157,7 +157,7 @@ class BiasPotential:
     """A sum of :class:`Gaussian` terms on one set of :class:`Coordinates`.
 
     Calling it as ``bias(h, pos)`` gives ``(energy eV, forces eV/Å (N, 3), virial eV (6,))``,
-    the form :meth:`lizrcl_tools.ssw.engine.LammpsEngine.set_bias` expects.
+    the form :meth:`lizrcl_tools.potential.lammps_engine.LammpsEngine.set_bias` expects.
     """
 
     coords: Coordinates

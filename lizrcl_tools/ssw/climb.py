@@ -16,7 +16,7 @@ from ase.units import GPa
 
 from lizrcl_tools.ssw.bias import BiasPotential, Coordinates, Gaussian
 from lizrcl_tools.ssw.dimer import remove_translation, soften_direction
-from lizrcl_tools.ssw.engine import LammpsEngine, reduce_tilt, to_lammps_frame
+from lizrcl_tools.potential.lammps_engine import LammpsEngine, reduce_tilt, to_lammps_frame
 from lizrcl_tools.ssw.parameters import SSWParameters
 from lizrcl_tools.ssw.relax import RelaxResult, fire_relax
 

@@ -69,7 +69,7 @@ def run_walker(atoms: Atoms, spec: PotentialSpec, params: SSWParameters, seed: i
     The summary (also written to ``run_dir/result.json``): seed, steps asked and done, budget,
     force calls spent, lowest energy (eV, whole cell) and the number of distinct minima.
     """
-    from lizrcl_tools.ssw.engine import BudgetExhausted
+    from lizrcl_tools.potential.lammps_engine import BudgetExhausted
     from lizrcl_tools.ssw.walker import SSWWalker
 
     run_dir = Path(run_dir)

@@ -1,4 +1,4 @@
-"""FIRE relaxation of atoms and cell through :class:`~lizrcl_tools.ssw.engine.LammpsEngine`, one
+"""FIRE relaxation of atoms and cell through :class:`~lizrcl_tools.potential.lammps_engine.LammpsEngine`, one
 force call per iteration, so a force-call budget is honoured exactly.
 
 LAMMPS ``minimize`` caps its force evaluations only approximately (its line searches run past
@@ -23,7 +23,7 @@ import numpy as np
 from ase.units import GPa
 
 from lizrcl_tools.ssw.bias import BiasPotential, Coordinates, voigt_virial_matrix
-from lizrcl_tools.ssw.engine import Evaluation, LammpsEngine, reduce_tilt
+from lizrcl_tools.potential.lammps_engine import Evaluation, LammpsEngine, reduce_tilt
 
 
 @dataclass

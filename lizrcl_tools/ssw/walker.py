@@ -56,7 +56,7 @@ from lizrcl_tools.potential.spec import PotentialSpec
 from lizrcl_tools.ssw.checkpoint import CHECKPOINT_VERSION, StepRecord, read_checkpoint
 from lizrcl_tools.ssw.climb import climb, kick, quench
 from lizrcl_tools.ssw.database import MinimaDB
-from lizrcl_tools.ssw.engine import BudgetExhausted, LammpsEngine, reduce_tilt, to_lammps_frame
+from lizrcl_tools.potential.lammps_engine import BudgetExhausted, LammpsEngine, reduce_tilt, to_lammps_frame
 from lizrcl_tools.ssw.moves import kick_chance
 from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
 

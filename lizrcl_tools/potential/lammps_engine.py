@@ -1,9 +1,9 @@
 """One LAMMPS instance that evaluates and relaxes a periodic cell, with an optional Python bias.
 
-The SSW walker (and the basin-hopping baseline) talk to LAMMPS only through
-:class:`LammpsEngine`. It keeps one ``lammps`` object alive for a whole walk, writes the cell
-and positions into it through the library interface, and reads energy (eV), forces (eV/Å) and
-the virial (eV) back. A ``fix external`` (``pf/callback``) is always defined:
+The SSW walker (and the basin-hopping baseline), the NEB band and the compositions'
+relaxations talk to LAMMPS only through :class:`LammpsEngine`. It keeps one ``lammps`` object
+alive for a whole walk, writes the cell and positions into it through the library interface,
+and reads energy (eV), forces (eV/Å) and the virial (eV) back. A ``fix external`` (``pf/callback``) is always defined:
 
 * it adds a bias (energy, atomic forces and, for cell moves, a virial) computed in Python by a
   callable set with :meth:`LammpsEngine.set_bias` — the Gaussian bias of SSW;
@@ -136,7 +136,7 @@ class LammpsEngine:
         self.lmp = lmp
         if lmp.extract_setting("world_size") > 1:
             lmp.close()
-            raise SetupError("the SSW engine runs LAMMPS on one MPI rank; start it without mpirun")
+            raise SetupError("the LAMMPS engine (SSW, NEB, relaxations) runs on one MPI rank; start it without mpirun")
         try:
             lmp.command("units metal")
             lmp.command(f"atom_style {spec.atom_style}")

@@ -42,6 +42,8 @@ from ase.units import kB
 from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
 from lizrcl_tools.potential.lammps_engine import BudgetExhausted, EngineCalculator, LammpsEngine, to_lammps_frame
 from lizrcl_tools.ssw.fingerprint import fingerprint, fingerprint_distance
+from lizrcl_tools.ssw.merge import merge_minima
+from lizrcl_tools.ssw.parallel import walker_seeds
 from lizrcl_tools.ssw.randomcell import random_cell
 from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
 
@@ -72,7 +74,7 @@ def run_ssw(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir
     try:
         walker = SSWWalker(start, spec, db, params, seed=seed, max_force_calls=budget)
     except BudgetExhausted:  # the start quench alone did not fit
-        return {"hit": None, "best": np.inf, "distinct": 0, "calls": budget}
+        return {"hit": None, "best": np.inf, "distinct": 0, "calls": budget, "db": None}
     walker.run(10**6, progress=False, max_force_calls=budget)
     walker.close()
     calls = walker.engine.force_calls
@@ -84,7 +86,7 @@ def run_ssw(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir
         hit = None
     kicks = sum(r.move == "kick" for r in walker.state.history[1:])
     return {"hit": hit, "best": walker.lowest_energy() / n, "distinct": walker.db.count(), "calls": calls,
-            "moves": f"{kicks}/{walker.state.step}"}
+            "moves": f"{kicks}/{walker.state.step}", "db": db}
 
 
 def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path, dr: float,
@@ -134,7 +136,33 @@ def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir:
     if not lowest_is_rocksalt(db):
         hit.clear()
     return {"hit": hit[0] if hit else None, "best": min((e for _, e, _ in minima), default=np.inf) / n,
-            "distinct": db.count(), "calls": engine.force_calls}
+            "distinct": db.count(), "calls": engine.force_calls, "db": db.path}
+
+
+def in_turns(run_one, n_walkers: int, seed: int, budget: int, workdir: Path, tag: str) -> dict:
+    """``run_one(seed, budget)`` for ``n_walkers`` walkers from one start, each with ``budget // n``.
+
+    Walker seeds are :func:`~lizrcl_tools.ssw.parallel.walker_seeds` of ``seed`` (as ``lizrcl ssw
+    --walkers``). Force calls are booked as if the walkers ran one after another: a hit by walker
+    k costs every call of walkers 0 … k−1 plus its own calls up to the hit. Distinct minima are
+    counted in the merged database (``lizrcl minima --merge``), so two walkers finding the same
+    minimum count it once.
+    """
+    if n_walkers == 1:
+        return run_one(seed, budget)
+    spent, hit, best, dbs, moves = 0, None, np.inf, [], []
+    for s in walker_seeds(seed, n_walkers):
+        r = run_one(s, budget // n_walkers)
+        if hit is None and r["hit"] is not None:
+            hit = spent + r["hit"]
+        spent += r["calls"]
+        best = min(best, r["best"])
+        dbs += [r["db"]] if r["db"] is not None and Path(r["db"]).exists() else []
+        moves.append(r.get("moves", "-"))
+    merged = MinimaDB(workdir / f"{tag}_merged.db")
+    merge_minima(merged, [MinimaDB(p) for p in dbs])
+    return {"hit": hit, "best": best, "distinct": merged.count(), "calls": spent, "moves": "+".join(moves),
+            "db": merged.path}
 
 
 def main() -> None:
@@ -151,6 +179,9 @@ def main() -> None:
                         help="skip SSW (basin hopping does not depend on the SSW settings: run it alongside)")
     parser.add_argument("--ssw", nargs="*", default=[], metavar="KEY=VALUE",
                         help="SSWParameters overrides, e.g. dimer_rotations=1")
+    parser.add_argument("--walkers", type=int, default=1,
+                        help="split each run's budget among N walkers from the same start (SSW: walker seeds as "
+                             "`lizrcl ssw --walkers`; basin hopping: N restarts), booked one after another")
     parser.add_argument("--tol", type=float, default=0.002, help="rocksalt energy tolerance, eV/atom")
     parser.add_argument("--bh-dr", type=float, default=0.5, help="basin-hopping step, Å (default 0.5)")
     parser.add_argument("--temperature", type=float, default=300.0, help="Metropolis temperature, K")
@@ -167,6 +198,8 @@ def main() -> None:
     e_target = e_rs + args.tol
     print(f"toy LiCl potential; rocksalt {e_rs:.5f} eV/atom; budget {args.budget} force calls per run")
     print(f"SSW parameters: {params}")
+    if args.walkers > 1:
+        print(f"{args.walkers} walkers per run for both methods, {args.budget // args.walkers} force calls each")
     print(f"{'N':>3} {'seed':>4} | {'SSW hit@':>9} {'best ΔE':>8} {'minima':>6} | {'BH hit@':>9} {'best ΔE':>8} "
           f"{'minima':>6}   (ΔE in meV/atom above rocksalt; SSW kicks/steps; wall s SSW / BH)")
     summary = {"ssw": [], "bh": []}
@@ -176,10 +209,12 @@ def main() -> None:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 start = random_cell(["Li", "Cl"] * (n // 2), seed=1000 * n + seed, volume_per_atom=ROCKSALT_A**3 / 8)
                 t0 = time.time()
-                s = (run_ssw(start, spec, seed, args.budget, e_target, work, params)
+                s = (in_turns(lambda sd, b: run_ssw(start, spec, sd, b, e_target, work, params),
+                              args.walkers, seed, args.budget, work, f"ssw_{n}_{seed}")
                      if not args.bh_only else {"hit": None, "best": np.nan, "distinct": 0, "calls": 1})
                 t1 = time.time()
-                b = (run_bh(start, spec, seed, args.budget, e_target, work, args.bh_dr, args.temperature)
+                b = (in_turns(lambda sd, b: run_bh(start, spec, sd, b, e_target, work, args.bh_dr, args.temperature),
+                              args.walkers, seed, args.budget, work, f"bh_{n}_{seed}")
                      if not args.ssw_only else {"hit": None, "best": np.nan, "distinct": 0, "calls": 1})
                 t2 = time.time()
                 summary["ssw"].append((n, s))

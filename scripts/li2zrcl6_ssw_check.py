@@ -1,15 +1,17 @@
 #!/usr/bin/env python
 """Check: does SSW with the shipped model reach the P-3m1 Li ordering of Li2ZrCl6 from random ones?
 
-For each seed: ``structures.build("li2zrcl6-p3m1", seed=S)`` (27 atoms; Li redistributed at
-random over all Li sites of the cell, Zr and Cl on their P-3m1 sites: the builder randomises Li
-only), then an SSW walk (:class:`lizrcl_tools.ssw.SSWWalker`, default parameters, variable cell)
-under a hard force-call budget. Reference: the builder's ordered P-3m1 cell quenched with the same
-potential and tolerances (the walk's start quench). Printed per seed: lowest minimum vs P-3m1
-(meV/atom), force calls and wall seconds when the walk first came within ``--tol`` of P-3m1 or
-below, the space group of the lowest minimum, and SevenNet-0 (the model's teacher, no D3) and
-the bare model (no D3) single points of the lowest minimum and relaxed P-3m1, to check the
-ordering. JSON summary to ``--out``.
+For each seed: ``structures.build("li2zrcl6-p3m1", seed=S, n_atoms=N)`` (``--atoms`` 27 or 54;
+Li redistributed at random over all Li sites of the cell, Zr and Cl on their P-3m1 sites: the
+builder randomises Li only), or with ``--arrangement mix`` Li *and* Zr placed at random in the
+octahedral holes of an ideal hcp Cl array (``structures.mix(1/3, N, S)``); then an SSW walk
+(:class:`lizrcl_tools.ssw.SSWWalker`, default parameters, variable cell) under a hard force-call
+budget. Reference: the builder's ordered P-3m1 cell of the same size, quenched with the same
+potential and tolerances (the walk's start quench); "reached" means within ``--tol`` of P-3m1's
+energy or below. Printed per seed: lowest minimum vs P-3m1 (meV/atom), force calls and wall
+seconds when the walk first reached it, the space group of the lowest minimum, and SevenNet-0
+(the model's teacher, no D3) and the bare model (no D3) single points of the lowest minimum and
+relaxed P-3m1, to check the ordering. JSON summary to ``--out``.
 
 Usage: ``OMP_NUM_THREADS=1 nice -n 10 python scripts/li2zrcl6_ssw_check.py --seeds 1 2 --budget 4000``
 """
@@ -34,10 +36,13 @@ def main() -> None:
     from lizrcl_tools.commands.ssw import load_potential
     from lizrcl_tools.neb.teacher import model_energies, teacher_energies
     from lizrcl_tools.ssw import SSWParameters, SSWWalker
-    from lizrcl_tools.structures import build
+    from lizrcl_tools.structures import build, mix
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--atoms", type=int, default=27, choices=(27, 54), help="cell size (default 27)")
+    parser.add_argument("--arrangement", choices=("li", "mix"), default="li",
+                        help="li: Li shuffled over P-3m1's Li sites (default); mix: Li and Zr at random on hcp Cl")
     parser.add_argument("--budget", type=int, default=4000, help="force calls per walk")
     parser.add_argument("--potential", default="mace", help="mace (MACE + D3(BJ), default) or a spec")
     parser.add_argument("--walk-seed", type=int, default=1, help="SSW seed of each walk")
@@ -55,11 +60,12 @@ def main() -> None:
     bare = load_potential(args.potential, None, "none")
     params = SSWParameters()
     out = {"potential": spec.name, "dispersion": spec.metadata.get("dispersion"), "budget": args.budget,
+           "atoms": args.atoms, "arrangement": args.arrangement,
            "walk_seed": args.walk_seed, "params": params.__dict__, "runs": []}
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(args.work) if args.work else Path(scratch)
         tmp.mkdir(parents=True, exist_ok=True)
-        ref = SSWWalker(build("li2zrcl6-p3m1"), spec, Path(scratch) / "ref.db", params, seed=0)
+        ref = SSWWalker(build("li2zrcl6-p3m1", n_atoms=args.atoms), spec, Path(scratch) / "ref.db", params, seed=0)
         n = len(ref.symbols)
         e_ref = ref.state.energy / n
         ref_atoms = ref._atoms(ref.state.cell, ref.state.positions)
@@ -68,7 +74,8 @@ def main() -> None:
         out["p3m1_space_group"] = space_group(ref_atoms)
         print(f"P-3m1 relaxed: {e_ref:.5f} eV/atom ({out['p3m1_space_group']}), {spec.name}")
         for s in args.seeds:
-            start = build("li2zrcl6-p3m1", seed=s)
+            start = (build("li2zrcl6-p3m1", seed=s, n_atoms=args.atoms) if args.arrangement == "li"
+                     else mix(1 / 3, args.atoms, s))
             t0 = time.time()
             checkpoint = tmp / f"w{s}.json"
             resumed = checkpoint.exists()

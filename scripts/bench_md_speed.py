@@ -8,7 +8,13 @@ Paths (NVE, 1 fs, velocities from 600 K, the same cell for all):
 - ``fast``: the fast tier, ``pair_style pod`` (``--fast-model`` folder, default the shipped one),
   on one MPI rank (``pair_style pod`` has no threads);
 - ``fast-mpi2``: the same on ``--threads`` MPI ranks (``mpirun`` of the venv's MPI), i.e. on as
-  many cores as the torch paths use.
+  many cores as the torch paths use;
+- ``plugin-f32-nojit``: ``plugin-f32`` with TorchScript's profiling re-optimisation off
+  (``LIZRCL_JIT_OPTIMIZE=0``; the pair style's default is on);
+- ``engine-f32`` / ``engine-f32-nojit``: single points of rattled copies of the cell (0.05 Å) through
+  :class:`~lizrcl_tools.potential.lammps_engine.LammpsEngine`, the one-call-per-structure path of
+  SSW, NEB and relaxations, with and without the re-optimisation (ms per call in the step column;
+  ``--warmup`` calls first: the re-optimisation's cost falls in the first ~20 calls of a process).
 
 Every measurement runs in its own subprocess (fresh allocator and thread pool) with the glibc
 setting ``lizrcl md`` uses for MACE (:func:`lizrcl_tools.potential.mace_plugin.tune_glibc_malloc`)
@@ -18,6 +24,7 @@ OpenMP). Ratios are against ``plugin-f32`` at the same size, measured in the sam
 Usage::
 
     nice -n 5 .venv/bin/python scripts/bench_md_speed.py [--sizes 432 1728] [--steps 5]
+    .venv/bin/python scripts/bench_md_speed.py --sizes 27 432 --paths plugin-f32 plugin-f32-nojit engine-f32 engine-f32-nojit
 """
 
 from __future__ import annotations
@@ -30,11 +37,15 @@ import sys
 import time
 from pathlib import Path
 
-PATHS = ("ase-mace-f64", "plugin-f64", "plugin-f32", "fast", "fast-mpi2")
+PATHS = ("ase-mace-f64", "plugin-f64", "plugin-f32", "fast", "fast-mpi2", "plugin-f32-nojit", "engine-f32",
+         "engine-f32-nojit")
+DEFAULT_PATHS = ("ase-mace-f64", "plugin-f64", "plugin-f32", "fast", "fast-mpi2")
 SEED = 20240611
 TEMPERATURE_K = 600.0
 FAST_STEPS_FACTOR = 20
 """The fast tier runs this many times more timed steps (each step is that much cheaper)."""
+ENGINE_CALLS_FACTOR = 4
+"""Single points per timed MACE step of the engine paths (each call has its own set-up)."""
 
 
 def bench_cell(n_atoms: int):
@@ -89,6 +100,27 @@ def time_lammps(spec, n_atoms: int, steps: int, warmup: int) -> tuple[float, int
     return 1000 * elapsed / steps, rank
 
 
+def time_engine(spec, n_atoms: int, calls: int, warmup: int) -> float:
+    """ms per single point of a rattled copy of the cell through the LAMMPS engine."""
+    import numpy as np
+
+    from lizrcl_tools.potential.lammps_engine import LammpsEngine, to_lammps_frame
+
+    atoms = bench_cell(n_atoms)
+    cell, positions, _ = to_lammps_frame(atoms.cell[:], atoms.positions)
+    engine = LammpsEngine(spec, atoms.get_chemical_symbols(), cell, positions)
+    rng = np.random.default_rng(SEED)
+    rattled = [positions + rng.normal(scale=0.05, size=positions.shape) for _ in range(warmup + calls)]
+    for p in rattled[:warmup]:
+        engine.evaluate(cell, p)
+    start = time.perf_counter()
+    for p in rattled[warmup:]:
+        engine.evaluate(cell, p)
+    elapsed = time.perf_counter() - start
+    engine.close()
+    return 1000 * elapsed / calls
+
+
 def child(args: argparse.Namespace) -> None:
     import torch
 
@@ -104,10 +136,15 @@ def child(args: argparse.Namespace) -> None:
 
         ms, rank = time_lammps(fast_potential(args.fast_model), args.n_atoms,
                                args.steps * FAST_STEPS_FACTOR, args.warmup * FAST_STEPS_FACTOR)
+    elif args.child.startswith("engine"):
+        from lizrcl_tools.potential.mace_plugin import mace_potential
+
+        ms = time_engine(mace_potential(args.model, dtype="float32", mode="single"), args.n_atoms,
+                         args.steps * ENGINE_CALLS_FACTOR, args.warmup)
     else:
         from lizrcl_tools.potential.mace_plugin import mace_potential
 
-        dtype = {"plugin-f64": "float64", "plugin-f32": "float32"}[args.child]
+        dtype = "float64" if args.child == "plugin-f64" else "float32"
         ms, rank = time_lammps(mace_potential(args.model, dtype=dtype, mode="single"),
                                args.n_atoms, args.steps, args.warmup)
     if rank == 0:
@@ -116,6 +153,9 @@ def child(args: argparse.Namespace) -> None:
 
 def run_child(path: str, n_atoms: int, args: argparse.Namespace) -> float:
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    env.pop("LIZRCL_JIT_OPTIMIZE", None)
+    if path.endswith("-nojit"):
+        env["LIZRCL_JIT_OPTIMIZE"] = "0"
     launcher = []
     if path == "fast-mpi2":
         launcher = [str(Path(sys.prefix) / "bin" / "mpirun"), "-np", str(args.threads)]
@@ -139,7 +179,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="timed MACE steps per path and size")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps (TorchScript warm-up)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (OMP_NUM_THREADS)")
-    parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
+    parser.add_argument("--paths", nargs="+", default=list(DEFAULT_PATHS), choices=PATHS,
+                        help=f"default {' '.join(DEFAULT_PATHS)}")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--n-atoms", type=int, default=432, help=argparse.SUPPRESS)
     args = parser.parse_args()

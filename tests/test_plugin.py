@@ -322,6 +322,39 @@ def test_profile_counts_calls_and_periodic_edges(plugin_so, exported, make_atoms
     assert len(times) == 4 and all(t >= 0 for t in times)
 
 
+def test_engine_single_points_equal_the_md_path_and_skip_jit_reoptimisation(plugin_so, exported):
+    """The SSW/NEB engine gives the MD set-up's energies and forces, and runs its LAMMPS commands
+    with TorchScript's re-optimisation off (a bias callback sees the flag inside ``minimize``),
+    restoring the process setting afterwards."""
+    import torch
+
+    from lizrcl_tools.potential.lammps_engine import LammpsEngine, to_lammps_frame
+
+    atoms = triclinic_cell()
+    spec = mace_potential(exported, mode="single")
+    lmp = make_lammps(atoms, spec)
+    ref = single_point(lmp, atoms)
+    lmp.close()
+    cell, positions, rotation = to_lammps_frame(atoms.cell[:], atoms.positions)
+    engine = LammpsEngine(spec, atoms.get_chemical_symbols(), cell, positions)
+    got = engine.evaluate()
+    assert got.energy == pytest.approx(ref["energy"], abs=1e-6 * len(atoms))
+    np.testing.assert_allclose(got.forces @ rotation.T, ref["forces"], rtol=0, atol=1e-6)
+
+    seen = []
+
+    def watching_bias(h, pos):
+        seen.append(torch._C._get_graph_executor_optimize())
+        return 0.0, np.zeros_like(pos), np.zeros(6)
+
+    before = torch._C._get_graph_executor_optimize()
+    engine.set_bias(watching_bias)
+    engine.minimize(relax_cell=False, max_iter=3, rounds=1)
+    engine.close()
+    assert seen and not any(seen)
+    assert torch._C._get_graph_executor_optimize() == before
+
+
 def test_float32_close_to_float64(plugin_so, model_file):
     atoms = triclinic_cell()
     ref = ase_reference(model_file, atoms)

@@ -170,6 +170,24 @@ class LammpsEngine:
             lmp.close()
             raise SetupError(f"LAMMPS setup for potential {spec.name!r} failed: {exc}") from exc
         self._cell = cell_low
+        self._torchscript = spec.metadata.get("backend") == "plugin"
+
+    def _run(self, command: str) -> None:
+        """A LAMMPS ``run`` or ``minimize`` command.
+
+        With the MACE pair style it runs without TorchScript's profiling re-optimisation: that
+        re-specialises the graph at each new edge count, so the first ~20 single points of every
+        engine took seconds each (27 atoms: 4.9 s against 0.25 s per call over the first five,
+        equal after twenty; ``scripts/bench_md_speed.py`` paths ``engine-f32``/``-nojit``), and an
+        engine lives for a few hundred calls. MD keeps it (~10 % faster in the steady state).
+        """
+        if not self._torchscript:
+            self.lmp.command(command)
+            return
+        import torch
+
+        with torch.jit.optimized_execution(False):
+            self.lmp.command(command)
 
     # ------------------------------------------------------------------ structure I/O
     def close(self) -> None:
@@ -279,7 +297,7 @@ class LammpsEngine:
             self.set_structure(cell_low, positions)
         bias, self._bias = self._bias, None
         try:
-            self.lmp.command("run 0 post no")
+            self._run("run 0 post no")
             return self._read()
         except RunFailed:
             raise
@@ -339,7 +357,7 @@ class LammpsEngine:
                 lmp.command(f"fix lizrcl_relax all box/relax tri {p_bar!r} vmax {float(vmax)!r} nreset 10")
             try:
                 lmp.command("min_style cg")
-                lmp.command(f"minimize {energy_tol!r} {force_tol!r} {int(max_iter)} {5 * int(max_iter)}")
+                self._run(f"minimize {energy_tol!r} {force_tol!r} {int(max_iter)} {5 * int(max_iter)}")
             except Exception as exc:
                 raise RunFailed(f"LAMMPS minimize failed ({self.spec.name}): {exc}") from exc
             finally:

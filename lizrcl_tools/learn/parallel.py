@@ -109,13 +109,19 @@ def label_on_cluster(frames: Sequence[Atoms], teacher: str, output: str | os.Pat
     return label_frames_parallel(frames, teacher, output, cluster)
 
 
-def train_task(frames: Sequence[Atoms], work_dir: str, config: Any) -> dict[str, Any]:
-    """Worker side: :func:`~lizrcl_tools.potential.train.train` in ``work_dir``; returns the
-    loop's train summary (``model``, ``n_pool``, ``report``)."""
+def train_task(frames: Sequence[Atoms], work_dir: str | os.PathLike, config: Any,
+               progress: bool = False) -> dict[str, Any]:
+    """:func:`~lizrcl_tools.potential.train.train` in ``work_dir`` (a worker's, or the serial
+    loop's); returns the loop's train summary (:func:`_train_summary`)."""
     from lizrcl_tools.potential.train import train
 
-    result = train(frames, work_dir, config, progress=False)
-    return {"model": str(result.model_path), "n_pool": len(frames), "report": result.report}
+    result = train(frames, work_dir, config, progress=progress)
+    return _train_summary(result.model_path, frames, result.report)
+
+
+def _train_summary(model: str | os.PathLike, frames: Sequence[Atoms], report: dict[str, Any]) -> dict[str, Any]:
+    """The loop's record of a training: ``model`` path, ``n_pool`` frames trained on, ``report``."""
+    return {"model": str(model), "n_pool": len(frames), "report": report}
 
 
 def _train_done(frames: Sequence[Atoms], work_dir: Path, config: Any) -> dict[str, Any] | None:
@@ -135,7 +141,7 @@ def _train_done(frames: Sequence[Atoms], work_dir: Path, config: Any) -> dict[st
     if "data_sha256" not in split or not all(training_matches(split, frames, config).values()) \
             or not Path(report.get("model", "")).is_file():
         return None
-    return {"model": report["model"], "n_pool": len(frames), "report": report}
+    return _train_summary(report["model"], frames, report)
 
 
 def train_on_cluster(frames: Sequence[Atoms], work_dir: str | os.PathLike, config: Any, cluster: Any,

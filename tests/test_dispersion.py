@@ -286,3 +286,17 @@ def test_dispersion_options_of_md_conductivity_and_ssw():
     assert parser.parse_args(["conductivity"]).dispersion is None  # per potential:
     assert (default_dispersion("mace"), default_dispersion("classical")) == (DEFAULT_DISPERSION, "none")
     assert DEFAULT_DISPERSION == "d3bj"  # set by scripts/d3_evidence.py (module docstring)
+
+
+def test_bare_potential_is_the_command_potential_without_its_d3():
+    """What a teacher's PBE labels compare with: the same potential, same options, no D3 overlay."""
+    from lizrcl_tools.cli import build_parser
+    from lizrcl_tools.commands.md import bare_potential_of, potential_of
+
+    args = build_parser().parse_args(["md", "cell.data", "-o", "out", "--potential", "classical",
+                                      "--dispersion", "d3bj", "--d3-cutoff", "18", "--d3-cn-cutoff", "9"])
+    spec = potential_of(args)
+    bare = bare_potential_of(args, spec)
+    assert (dispersion_of(spec), dispersion_of(bare)) == ("d3bj", "none")
+    assert overlay_dispersion(bare, d3_settings("d3bj", 18.0, 9.0)) == spec
+    assert bare_potential_of(args, bare) is None  # nothing to take off

@@ -132,18 +132,20 @@ def _fixture_frames(n_each: int = 8) -> list[Atoms]:
     return frames
 
 
+TINY = TrainConfig(name="tiny", seed=5, num_channels=8, max_L=0, r_max=4.0, correlation=2,
+                   num_radial_basis=4, max_num_epochs=2, batch_size=6, stage_two=False, ema=False,
+                   threads=1, valid_fraction=0.15, test_fraction=0.15)
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    """A tiny MACE trained for 2 epochs on 24 toy-labelled frames (about a minute on 2 cores)."""
+    """A tiny MACE (:data:`TINY`) trained for 2 epochs on 24 toy-labelled frames (about a minute
+    on 2 cores)."""
     from lizrcl_tools.potential.train import train
 
     work = tmp_path_factory.mktemp("train")
     frames = _fixture_frames()
-    config = TrainConfig(name="tiny", seed=5, num_channels=8, max_L=0, r_max=4.0,
-                         correlation=2, num_radial_basis=4, max_num_epochs=2, batch_size=6,
-                         stage_two=False, ema=False, threads=1, valid_fraction=0.15,
-                         test_fraction=0.15)
-    return train(frames, work, config, progress=False), frames
+    return train(frames, work, TINY, progress=False), frames
 
 
 def test_training_writes_model_split_report_and_plots(tiny_model):
@@ -155,6 +157,24 @@ def test_training_writes_model_split_report_and_plots(tiny_model):
         assert (result.work_dir / f"parity_{name}.png").stat().st_size > 1000
         assert result.report[name]["n_frames"] == split["counts"][name]
     assert set(result.report["test"]["by_config_type"]) <= {"licl", "zrcl4", "li2zrcl6"}
+
+
+def test_training_matches_the_record_training_writes(tiny_model):
+    # writer (train) and checker (training_matches) must agree on what "this training" means
+    from lizrcl_tools.potential.train import training_matches
+
+    result, frames = tiny_model
+    record = json.loads((result.work_dir / "split.json").read_text())
+    assert training_matches(record, frames, TINY) == {"data": True, "settings": True}
+    assert training_matches(record, frames[:-1], TINY) == {"data": False, "settings": True}
+    relabelled = [a.copy() for a in frames]
+    relabelled[3].info[keys.REF_ENERGY] += 1e-3  # same structures, other labels
+    assert training_matches(record, relabelled, TINY)["data"] is False
+    assert training_matches(record, frames, dataclasses.replace(TINY, lr=0.02)) == {
+        "data": True, "settings": False}
+    legacy = {k: v for k, v in record.items() if k != "data_sha256"}  # before fingerprints: count only
+    assert training_matches(legacy, relabelled, TINY)["data"] is True
+    assert training_matches(legacy, frames[:-1], TINY)["data"] is False
 
 
 def test_evaluate_equals_numpy_rmse_of_model_predictions(tiny_model, tmp_path):

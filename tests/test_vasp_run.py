@@ -186,6 +186,23 @@ def test_vasp_run_runs_a_neb_band_as_one_task_and_collect_reads_its_images(tmp_p
         run_vasp_folders([runs], command="true")
 
 
+@pytest.mark.filterwarnings("ignore:No POTCAR")
+def test_images_tag_as_written_and_as_a_person_writes_it(tmp_path):
+    from lizrcl_tools.vasp.neb_folders import read_images_tag, write_vasp_neb
+
+    band = write_vasp_neb(licl_band(3), tmp_path / "neb")
+    assert read_images_tag(band / "INCAR") == 3  # round trip of the writer's INCAR
+    incar = tmp_path / "INCAR"
+    for text, images in (("ENCUT = 400\n", None), ("ENCUT = 400; images = 5 ! five moving\n", 5),
+                         ("# IMAGES = 2\nIMAGES = 0\n", 0)):
+        incar.write_text(text)
+        assert read_images_tag(incar) == images, text
+    for bad in ("abc", "-2", ".TRUE."):
+        incar.write_text(f"IMAGES = {bad}\n")
+        with pytest.raises(SetupError, match=rf"{incar.name}: IMAGES = .* is not a whole number"):
+            read_images_tag(incar)
+
+
 def shutil_rmtree(path: Path) -> None:
     import shutil
 

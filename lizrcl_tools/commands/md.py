@@ -44,24 +44,26 @@ def check_local_device(args: argparse.Namespace) -> None:
         check_device("cuda")
 
 
-def potential_of(args: argparse.Namespace, name: str | None = None):  # noqa: ANN201 - PotentialSpec
-    """The potential the potential options ask for (``name`` overrides ``--potential``), after the
-    device check, so a bad ``--device`` stops before anything is written."""
+def potential_of(args: argparse.Namespace, name: str | None = None,  # noqa: ANN201 - PotentialSpec
+                 dispersion: str | None = None):
+    """The potential the potential options ask for (``name`` overrides ``--potential``,
+    ``dispersion`` overrides ``--dispersion``), after the device check, so a bad ``--device``
+    stops before anything is written."""
     from lizrcl_tools.md.setup import resolve_potential
 
     check_local_device(args)
+    d3 = dispersion_kwargs(args)
+    if dispersion is not None:
+        d3["dispersion"] = dispersion
     return resolve_potential(name if name is not None else args.potential, args.model, dtype=args.mace_dtype,
-                             device=args.device, **dispersion_kwargs(args))
+                             device=args.device, **d3)
 
 
 def bare_potential_of(args: argparse.Namespace, spec, name: str | None = None):  # noqa: ANN001, ANN201
     """``spec`` without its D3 part (None when it has none): what a teacher's PBE labels compare with."""
-    from lizrcl_tools.md.setup import resolve_potential
-
     if spec.metadata.get("dispersion", {}).get("method", "none") == "none":
         return None
-    return resolve_potential(name if name is not None else args.potential, args.model, dtype=args.mace_dtype,
-                             dispersion="none", device=args.device)
+    return potential_of(args, name, dispersion="none")
 
 
 def add_dispersion_arguments(parser: argparse.ArgumentParser) -> None:

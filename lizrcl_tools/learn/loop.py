@@ -204,7 +204,7 @@ def run_learning(
     from lizrcl_tools.dataset.references import get_reference
     from lizrcl_tools.fileio import write_atoms_atomic, write_json_atomic
     from lizrcl_tools.learn import frames as fr
-    from lizrcl_tools.potential.train import TrainConfig, train
+    from lizrcl_tools.potential.train import TrainConfig
 
     work_dir = Path(work_dir)
     _check_recipe(work_dir, recipe)
@@ -292,8 +292,9 @@ def run_learning(
                 from lizrcl_tools.learn.parallel import train_on_cluster
 
                 return train_on_cluster(frames, gen / "train", config, cluster, f"train-gen_{k:03d}")
-            result = train(frames, gen / "train", config, progress=progress)
-            return {"model": str(result.model_path), "n_pool": len(frames), "report": result.report}
+            from lizrcl_tools.learn.parallel import train_task
+
+            return train_task(frames, gen / "train", config, progress=progress)
 
         def evaluate() -> dict[str, Any]:
             from lizrcl_tools.potential.evaluate import evaluate_frames

@@ -109,20 +109,25 @@ def label_on_cluster(frames: Sequence[Atoms], teacher: str, output: str | os.Pat
     return label_frames_parallel(frames, teacher, output, cluster)
 
 
-def train_task(frames: Sequence[Atoms], work_dir: str, config: Any) -> dict[str, Any]:
-    """Worker side: :func:`~lizrcl_tools.potential.train.train` in ``work_dir``; returns the
-    loop's train summary (``model``, ``n_pool``, ``report``)."""
+def train_task(frames: Sequence[Atoms], work_dir: str | os.PathLike, config: Any,
+               progress: bool = False) -> dict[str, Any]:
+    """:func:`~lizrcl_tools.potential.train.train` in ``work_dir`` (a worker's, or the serial
+    loop's); returns the loop's train summary (:func:`_train_summary`)."""
     from lizrcl_tools.potential.train import train
 
-    result = train(frames, work_dir, config, progress=False)
-    return {"model": str(result.model_path), "n_pool": len(frames), "report": result.report}
+    result = train(frames, work_dir, config, progress=progress)
+    return _train_summary(result.model_path, frames, result.report)
+
+
+def _train_summary(model: str | os.PathLike, frames: Sequence[Atoms], report: dict[str, Any]) -> dict[str, Any]:
+    """The loop's record of a training: ``model`` path, ``n_pool`` frames trained on, ``report``."""
+    return {"model": str(model), "n_pool": len(frames), "report": report}
 
 
 def _train_done(frames: Sequence[Atoms], work_dir: Path, config: Any) -> dict[str, Any] | None:
     """The train summary of a finished training of these frames with this configuration in
     ``work_dir`` (its ``report.json`` is written last, atomically), else None."""
-    from lizrcl_tools.fileio import jsonable
-    from lizrcl_tools.potential.train import data_fingerprint
+    from lizrcl_tools.potential.train import training_matches
 
     report_file, split_file = work_dir / "report.json", work_dir / "split.json"
     if not (report_file.is_file() and split_file.is_file()):
@@ -131,13 +136,12 @@ def _train_done(frames: Sequence[Atoms], work_dir: Path, config: Any) -> dict[st
         report, split = json.loads(report_file.read_text()), json.loads(split_file.read_text())
     except ValueError:
         return None
-    import dataclasses
-
-    config_now = json.loads(json.dumps(jsonable(dataclasses.asdict(config))))
-    if split.get("data_sha256") != data_fingerprint(frames) or split.get("config") != config_now \
+    # Only a recorded fingerprint proves these frames finished here; an older record goes to
+    # the task, where train() resumes it.
+    if "data_sha256" not in split or not all(training_matches(split, frames, config).values()) \
             or not Path(report.get("model", "")).is_file():
         return None
-    return {"model": report["model"], "n_pool": len(frames), "report": report}
+    return _train_summary(report["model"], frames, report)
 
 
 def train_on_cluster(frames: Sequence[Atoms], work_dir: str | os.PathLike, config: Any, cluster: Any,

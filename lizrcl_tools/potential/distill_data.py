@@ -21,6 +21,7 @@ Units: Å, K, fs; labels eV, eV/Å, eV/Å³.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,14 +105,22 @@ def md_compositions_x(plan: FramePlan) -> tuple[float, ...]:
     Elsewhere the model has seen only static frames (strained crystals, random cells), so MD
     there is an extrapolation.
     """
+    found = {round(FAST_MD_X, 6)}
+    for name, *_ in plan.md_runs:
+        found.add(round(_structure_x(name), 6))
+    return tuple(sorted(found))
+
+
+@functools.lru_cache(maxsize=64)
+def _structure_x(name: str) -> float:
+    """x of a named start cell; cached because every fast spec resolved asks again and building
+    a cell to count its cations costs ~40 ms."""
+    if name.startswith("mixed:"):
+        return float(name.split(":")[1])
     from lizrcl_tools.dataset.stats import composition_x
     from lizrcl_tools.structures import build
 
-    found = {round(FAST_MD_X, 6)}
-    for name, *_ in plan.md_runs:
-        x = float(name.split(":")[1]) if name.startswith("mixed:") else composition_x(build(name))
-        found.add(round(x, 6))
-    return tuple(sorted(found))
+    return composition_x(build(name))
 
 
 def _crystal(name: str):

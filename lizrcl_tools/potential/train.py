@@ -280,18 +280,34 @@ def data_fingerprint(frames: Sequence[Any]) -> str:
     return "sha256-" + digest.hexdigest()[:16]
 
 
+def training_matches(record: dict[str, Any], frames: Sequence[Any], config: TrainConfig) -> dict[str, bool]:
+    """Whether a training record (``split.json`` as :func:`train` writes it) was made from
+    ``frames`` with ``config``: ``{"data": bool, "settings": bool}``.
+
+    Settings are compared as they read back from JSON (tuples become lists). A record without
+    ``data_sha256`` (written before fingerprints were recorded) holds the same data when its
+    frame count agrees.
+    """
+    from lizrcl_tools.fileio import jsonable
+
+    fingerprint = data_fingerprint(frames)
+    config_now = json.loads(json.dumps(jsonable(dataclasses.asdict(config))))
+    return {"data": record.get("data_sha256", fingerprint) == fingerprint
+            and record.get("n_frames") == len(frames),
+            "settings": record.get("config") == config_now}
+
+
 def check_work_dir(
     work_dir: str | os.PathLike, frames: Sequence[Any], config: TrainConfig, force: bool = False
 ) -> None:
     """Refuse to resume a training folder that holds a run on other data or settings.
 
     Rerunning with the same frames and settings resumes mace's checkpoint (the normal case). A
-    folder whose ``split.json`` records other data or settings would mix two trainings, so it is
-    refused unless ``force``, which moves the old folder aside as ``<work_dir>.bakN``.
+    folder whose ``split.json`` records other data or settings (:func:`training_matches`) would
+    mix two trainings, so it is refused unless ``force``, which moves the old folder aside as
+    ``<work_dir>.bakN``.
     """
     from lizrcl_tools.fileio import backup_path, read_json
-
-    from lizrcl_tools.fileio import jsonable as json_safe
 
     work = Path(work_dir)
     if work.exists() and not work.is_dir():
@@ -299,15 +315,10 @@ def check_work_dir(
     split_file = work / "split.json"
     if not split_file.is_file():
         return
-    old = read_json(split_file)
-    config_now = json.loads(json.dumps(json_safe(dataclasses.asdict(config))))
-    same_data = old.get("data_sha256", data_fingerprint(frames)) == data_fingerprint(frames) and (
-        old.get("n_frames") == len(frames)
-    )
-    same_config = old.get("config") == config_now
-    if same_data and same_config:
+    matches = training_matches(read_json(split_file), frames, config)
+    if all(matches.values()):
         return
-    what = " and ".join(w for w, same in (("data", same_data), ("settings", same_config)) if not same)
+    what = " and ".join(w for w, same in matches.items() if not same)
     if not force:
         raise SetupError(
             f"{work} holds a training on other {what} ({split_file}); resuming it would mix two "

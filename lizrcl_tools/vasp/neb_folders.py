@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from lizrcl_tools.errors import SetupError
+from lizrcl_tools.errors import ParseError, SetupError
 from lizrcl_tools.vasp.folder_io import NOTES_FILE
 from lizrcl_tools.vasp.incar import check_incar_value, known_incar_tags, merge_incar, render_incar
 from lizrcl_tools.vasp.kpoints import render_kpoints
@@ -126,18 +126,29 @@ def write_vasp_neb(
 
 
 def read_images_tag(incar: str | PathLike) -> int | None:
-    """``IMAGES`` of an INCAR file (None if the tag is absent): the number of moving images."""
-    import re
+    """``IMAGES`` of an INCAR file (None if the tag is absent): the number of moving images.
 
-    for line in Path(incar).read_text(errors="replace").splitlines():
-        for part in line.split("!")[0].split("#")[0].split(";"):
-            key, eq, value = part.partition("=")
-            if eq and key.strip().upper() == "IMAGES":
-                match = re.match(r"\s*(\d+)", value)
-                if match is None:
-                    raise SetupError(f"{incar}: IMAGES = {value.strip()!r} is not a whole number")
-                return int(match.group(1))
-    return None
+    Read with :class:`pymatgen.io.vasp.Incar`, as every INCAR in the toolkit is.
+
+    Raises
+    ------
+    ParseError
+        The file cannot be read as an INCAR.
+    SetupError
+        ``IMAGES`` is not a whole number ≥ 0.
+    """
+    from pymatgen.io.vasp.inputs import Incar
+
+    try:
+        value = Incar.from_file(incar).get("IMAGES")
+    except (OSError, ValueError) as exc:
+        raise ParseError(incar, f"cannot read as an INCAR: {exc}") from exc
+    if value is None:
+        return None
+    # pymatgen reads IMAGES as an integer when it can and leaves anything else as text
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SetupError(f"{incar}: IMAGES = {value!r} is not a whole number")
+    return value
 
 
 def neb_image_folders(folder: str | PathLike) -> list[Path] | None:

@@ -53,7 +53,9 @@ def test_rows_carry_x_formula_and_recover_the_activation_energies(jobs):
     for row, ea in zip(rows, (0.30, 0.50)):
         assert row.Ea_err_eV < 0.05
         assert abs(row.Ea_eV - ea) < 3 * row.Ea_err_eV + 0.01, (row.label, row.Ea_eV, row.Ea_err_eV)
-        assert row.fit_T_K == TEMPERATURES
+        assert row.fit_T_K == TEMPERATURES and row.n_diffusive == 3
+        # every temperature is diffusive, so the secondary all-T fit is the same fit
+        assert row.Ea_all_eV == pytest.approx(row.Ea_eV, rel=1e-12)
         # σ(300 K) falls with Ea: the 0.5 eV job extrapolates orders of magnitude lower
     assert rows[1].sigma_300K_mS_cm < rows[0].sigma_300K_mS_cm / 10
 

@@ -11,6 +11,11 @@ framework of a solid only vibrates: its D is zero within errors). Flagged temper
 listed, and the Arrhenius fit is left as the conductivity analysis made it: refitting without
 them is the user's call (``lizrcl analyze`` on the remaining run folders).
 
+Ea is the analysis' own fit, over the diffusive temperatures only. Short runs of Li-poor cells
+often leave fewer than two of those, so each row also carries a secondary fit over every
+temperature (``Ea_all_eV``, the ``--fit-all`` fit of ``lizrcl analyze``), labelled as such: its
+points include sub-diffusive D, which mix cage rattling into the slope.
+
 Units: x dimensionless, Ea eV, D cm²/s, σ mS/cm, T K.
 
 Examples
@@ -30,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lizrcl_tools.analysis.pipeline import CONDUCTIVITY_JSON, analyze_run
+from lizrcl_tools.analysis.pipeline import CONDUCTIVITY_JSON, analyze_run, arrhenius_from_runs
 from lizrcl_tools.analysis.results import ConductivityResult
 from lizrcl_tools.analysis.runinfo import RUN_JSON
 from lizrcl_tools.analysis.sources import source_from_run_dir
@@ -74,6 +79,10 @@ class TrendRow:
         Extrapolated Nernst–Einstein σ at 300 K (mS/cm).
     fit_T_K : tuple of float
         Temperatures in the Arrhenius fit.
+    n_diffusive : int
+        Temperatures whose D passed the diffusive-regime criteria.
+    Ea_all_eV, Ea_all_err_eV : float or None
+        Secondary Arrhenius fit over every temperature, diffusive or not (eV).
     note : str or None
         Why there is no fit, when there is none.
     source : str
@@ -97,6 +106,9 @@ class TrendRow:
     sigma_300K_mS_cm: float | None
     sigma_300K_err_mS_cm: float | None
     fit_T_K: tuple[float, ...]
+    n_diffusive: int
+    Ea_all_eV: float | None
+    Ea_all_err_eV: float | None
     note: str | None
     source: str
 
@@ -183,6 +195,7 @@ def trend_row(folder: str | os.PathLike, framework: str | None = "Cl",
         ratios.append(None if framework is None or run is None else framework_ratio(run, framework, t.D_cm2_s))
     molten = tuple(t.T_K for t, r in zip(temps, ratios) if r is not None and r > molten_ratio)
     fit = result.arrhenius
+    fit_all, _ = arrhenius_from_runs(temps, result.mobile, fit_all=True)
     return TrendRow(
         label=folder.name,
         formula=reduced_formula(symbols),
@@ -201,6 +214,9 @@ def trend_row(folder: str | os.PathLike, framework: str | None = "Cl",
         sigma_300K_mS_cm=fit.sigma_300K_mS_cm if fit else None,
         sigma_300K_err_mS_cm=fit.sigma_300K_err_mS_cm if fit else None,
         fit_T_K=tuple(fit.temperatures_K) if fit else (),
+        n_diffusive=sum(t.diffusive is not False for t in temps),
+        Ea_all_eV=fit_all.Ea_eV if fit_all else None,
+        Ea_all_err_eV=fit_all.Ea_err_eV if fit_all else None,
         note=result.arrhenius_note if fit is None else None,
         source=str(folder),
     )
@@ -220,21 +236,25 @@ def _num(value: float | None, fmt: str) -> str:
 
 
 def format_trend(rows: Sequence[TrendRow]) -> str:
-    """Markdown table: x, cell, Ea ± err, σ(300 K) ± err, D per temperature, melting flags."""
-    head = ("| folder | formula | x | atoms (Li) | Ea (eV) | σ(300 K) (mS/cm) | fit T (K) "
+    """Markdown table: x, cell, Ea ± err (diffusive T; and over all T), σ(300 K), D per T, melting."""
+    head = ("| folder | formula | x | atoms (Li) | Ea (eV), diffusive T | Ea (eV), all T | σ(300 K) (mS/cm) "
             "| D (10⁻⁵ cm²/s) per T | D(Cl)/D(Li) | molten |")
     lines = [head, "|" + " --- |" * 10]
     for r in rows:
-        ea = f"{_num(r.Ea_eV, '.3f')} ± {_num(r.Ea_err_eV, '.3f')}" if r.Ea_eV is not None else (r.note or "–")
+        n_t = len(r.temperatures_K)
+        ea = (f"{_num(r.Ea_eV, '.3f')} ± {_num(r.Ea_err_eV, '.3f')} ({', '.join(f'{t:g}' for t in r.fit_T_K)} K)"
+              if r.Ea_eV is not None else f"no fit ({r.n_diffusive}/{n_t} diffusive)")
+        ea_all = f"{_num(r.Ea_all_eV, '.3f')} ± {_num(r.Ea_all_err_eV, '.3f')}" if r.Ea_all_eV is not None else "–"
         sig = (f"{_num(r.sigma_300K_mS_cm, '.3g')} ± {_num(r.sigma_300K_err_mS_cm, '.2g')}"
                if r.sigma_300K_mS_cm is not None else "–")
-        ds = ", ".join(f"{t:g} K: {1e5 * d:.2f} ± {1e5 * e:.2f}{'' if ok else ' (nd)'}"
+        ds = ", ".join(f"{t:g} K: {1e5 * d:.2f} ± {1e5 * e:.2f}{'' if ok is not False else ' (nd)'}"
                        for t, d, e, ok in zip(r.temperatures_K, r.D_cm2_s, r.D_err_cm2_s, r.diffusive))
         rat = ", ".join(_num(q, ".2f") for q in r.framework_ratio) if r.framework else "not checked"
-        lines.append(f"| {r.label} | {r.formula} | {_num(r.x, '.3f')} | {r.n_atoms} ({r.n_mobile}) | {ea} | {sig} "
-                     f"| {', '.join(f'{t:g}' for t in r.fit_T_K) or '–'} | {ds} | {rat} "
-                     f"| {', '.join(f'{t:g} K' for t in r.molten_T_K) or 'no'} |")
-    lines.append("\n(nd): not diffusive by the analysis' criteria; molten: D(framework)/D(Li) above the threshold.")
+        lines.append(f"| {r.label} | {r.formula} | {_num(r.x, '.3f')} | {r.n_atoms} ({r.n_mobile}) | {ea} | {ea_all} "
+                     f"| {sig} | {ds} | {rat} | {', '.join(f'{t:g} K' for t in r.molten_T_K) or 'no'} |")
+    lines.append("\n(nd): not diffusive by the analysis' criteria (reasons: each job's analysis/conductivity.json); Ea, all T: the "
+                 "secondary fit over every temperature, sub-diffusive points included; molten: "
+                 "D(framework)/D(Li) above the threshold.")
     return "\n".join(lines)
 
 
@@ -245,15 +265,25 @@ def plot_trend(rows: Sequence[TrendRow], path: str | os.PathLike, force: bool | 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fitted = [r for r in rows if r.x is not None and r.Ea_eV is not None]
+    placed = [r for r in rows if r.x is not None]
     fig, (ax_e, ax_s) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for r in fitted:
-        ax_e.errorbar(r.x, r.Ea_eV, yerr=r.Ea_err_eV, fmt="o", capsize=3, color="C3" if r.molten_T_K else "C0")
-        ax_e.annotate(r.formula, (r.x, r.Ea_eV), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    for k, r in enumerate(placed):
+        color = "C3" if r.molten_T_K else "C0"
+        if r.Ea_all_eV is not None:
+            ax_e.errorbar(r.x + 0.008, r.Ea_all_eV, yerr=r.Ea_all_err_eV, fmt="o", mfc="none", capsize=3, color="0.5",
+                          label="all T (sub-diffusive included)" if k == 0 else None)
+        if r.Ea_eV is not None:
+            ax_e.errorbar(r.x, r.Ea_eV, yerr=r.Ea_err_eV, fmt="o", capsize=3, color=color,
+                          label="diffusive T only" if not any(q.Ea_eV is not None for q in placed[:k]) else None)
+        y = r.Ea_eV if r.Ea_eV is not None else r.Ea_all_eV
+        if y is not None:
+            ax_e.annotate(r.formula, (r.x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
         if r.sigma_300K_mS_cm is not None and r.sigma_300K_mS_cm > 0:
             lo = min(r.sigma_300K_err_mS_cm or 0.0, 0.99 * r.sigma_300K_mS_cm)  # keep the log axis finite
             ax_s.errorbar(r.x, r.sigma_300K_mS_cm, yerr=[[lo], [r.sigma_300K_err_mS_cm or 0.0]], fmt="s",
-                          capsize=3, color="C3" if r.molten_T_K else "C0")
+                          capsize=3, color=color)
+    if ax_e.get_legend_handles_labels()[0]:
+        ax_e.legend(fontsize=8)
     ax_e.set_xlabel("x in (LiCl)$_{1-x}$(ZrCl$_4$)$_x$")
     ax_e.set_ylabel("Ea (eV)")
     ax_e.set_title("Arrhenius activation energy (red: a molten temperature)")

@@ -58,8 +58,6 @@ def test_hull_points_are_on_or_above_the_hull_with_the_right_distances():
 
 def test_compositions_and_stacking_pipelines_on_the_classical_potential(tmp_path):
     """CLI smoke tests: one compound, references, Li2ZrCl6 cells; stacking up to 2 layers + M-defect + XRD."""
-    pytest.importorskip("lammps")
-    pytest.importorskip("pymatgen")
     from lizrcl_tools.cli import run
     from lizrcl_tools.fileio import read_json
 

@@ -173,7 +173,6 @@ def test_d3_cutoffs_change_the_reference_the_same_way():
 @pytest.fixture(scope="module")
 def tiny_mace(tmp_path_factory):
     """Tiny random float64 MACE model of test_plugin.py, exported into a private cache."""
-    pytest.importorskip("mace")
     import mace.modules  # noqa: F401  (before e3nn)
 
     from lizrcl_tools.potential import plugin_build

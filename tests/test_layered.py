@@ -14,8 +14,6 @@ from lizrcl_tools.structures.layered import (
     IDEAL_SEQUENCE, equivalent_pairs, gap_zr_count, layered_cell, stacking_sequences, stacking_variants,
 )
 
-pytest.importorskip("pymatgen")
-
 
 def _counts(atoms):
     s = atoms.get_chemical_symbols()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import pytest
 from scipy import constants
@@ -69,6 +70,22 @@ def test_a_still_framework_passes_and_a_walking_one_is_flagged_molten(jobs):
     for t, r in zip(TEMPERATURES, molten.framework_ratio):
         assert r == pytest.approx(D_600 / _d_of(t, 0.30), rel=0.25)
     assert molten.molten_T_K == TEMPERATURES
+
+
+def test_a_temperature_with_negative_d_is_left_out_of_the_secondary_fit(jobs, tmp_path):
+    """A caged run's D can come out below zero (noise about nothing): ln D does not exist, so the
+    all-temperature fit must drop that point instead of failing (a real 600 K run did this)."""
+    job = tmp_path / "caged"
+    shutil.copytree(jobs["li2zrcl6"], job)
+    path = job / "analysis" / "conductivity.json"
+    data = json.loads(path.read_text())
+    data["temperatures"][0].update(D_cm2_s=-5e-7, diffusive=False, diffusive_reason="D is not positive")
+    path.write_text(json.dumps(data))
+    (row,) = composition_trend([job], framework=None)
+    both = composition_trend([jobs["li2zrcl6"]], framework=None)[0]
+    assert row.n_diffusive == 2 and row.D_cm2_s[0] < 0
+    assert row.Ea_all_eV is not None and row.Ea_all_eV != pytest.approx(both.Ea_all_eV, rel=1e-9)
+    assert abs(row.Ea_all_eV - 0.30) < 3 * row.Ea_all_err_eV + 0.01
 
 
 def test_framework_check_can_be_skipped(jobs):

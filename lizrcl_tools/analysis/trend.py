@@ -13,8 +13,8 @@ them is the user's call (``lizrcl analyze`` on the remaining run folders).
 
 Ea is the analysis' own fit, over the diffusive temperatures only. Short runs of Li-poor cells
 often leave fewer than two of those, so each row also carries a secondary fit over every
-temperature (``Ea_all_eV``, the ``--fit-all`` fit of ``lizrcl analyze``), labelled as such: its
-points include sub-diffusive D, which mix cage rattling into the slope.
+temperature with D > 0 (``Ea_all_eV``, the ``--fit-all`` fit of ``lizrcl analyze``), labelled as
+such: its points include sub-diffusive D, which mix cage rattling into the slope.
 
 Units: x dimensionless, Ea eV, D cm²/s, σ mS/cm, T K.
 
@@ -82,7 +82,7 @@ class TrendRow:
     n_diffusive : int
         Temperatures whose D passed the diffusive-regime criteria.
     Ea_all_eV, Ea_all_err_eV : float or None
-        Secondary Arrhenius fit over every temperature, diffusive or not (eV).
+        Secondary Arrhenius fit over every temperature with D > 0, diffusive or not (eV).
     note : str or None
         Why there is no fit, when there is none.
     source : str
@@ -195,7 +195,8 @@ def trend_row(folder: str | os.PathLike, framework: str | None = "Cl",
         ratios.append(None if framework is None or run is None else framework_ratio(run, framework, t.D_cm2_s))
     molten = tuple(t.T_K for t, r in zip(temps, ratios) if r is not None and r > molten_ratio)
     fit = result.arrhenius
-    fit_all, _ = arrhenius_from_runs(temps, result.mobile, fit_all=True)
+    # ln D needs D > 0: a still run (D = 0 within noise, either sign) has no place in any fit
+    fit_all, _ = arrhenius_from_runs([t for t in temps if t.D_cm2_s > 0], result.mobile, fit_all=True)
     return TrendRow(
         label=folder.name,
         formula=reduced_formula(symbols),

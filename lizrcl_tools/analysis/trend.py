@@ -285,6 +285,10 @@ def plot_trend(rows: Sequence[TrendRow], path: str | os.PathLike, force: bool | 
                           capsize=3, color=color)
     if ax_e.get_legend_handles_labels()[0]:
         ax_e.legend(fontsize=8)
+    if not any(r.sigma_300K_mS_cm is not None for r in placed):
+        # an empty log axis reads like a plotting failure; say why it is empty
+        ax_s.text(0.5, 0.5, "no composition has a diffusive-regime\nArrhenius fit: no σ(300 K)",
+                  transform=ax_s.transAxes, ha="center", va="center", color="0.4")
     ax_e.set_xlabel("x in (LiCl)$_{1-x}$(ZrCl$_4$)$_x$")
     ax_e.set_ylabel("Ea (eV)")
     ax_e.set_title("Arrhenius activation energy (red: a molten temperature)")

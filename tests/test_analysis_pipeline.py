@@ -17,7 +17,8 @@ from lizrcl_tools.analysis import diffusion as dif
 from lizrcl_tools.analysis.arrhenius import fit_arrhenius
 from lizrcl_tools.analysis.conductivity import nernst_einstein_mS_cm
 from lizrcl_tools.analysis.runinfo import read_run_info
-from lizrcl_tools.analysis.synthetic import write_lammps_dump, write_random_walk_run
+from lizrcl_tools.analysis.pipeline import NotDiffusiveWarning
+from lizrcl_tools.analysis.synthetic import write_caged_run, write_lammps_dump, write_random_walk_run
 from lizrcl_tools.analysis.trajectory import read_mobile_trajectory
 from lizrcl_tools.errors import ParseError, SetupError
 from lizrcl_tools.analysis.results import ConductivityResult
@@ -183,6 +184,30 @@ def test_cross_check_against_pymatgen_diffusion_analyzer(aniso_run):
     cell_volume = abs(np.linalg.det(info["cell_A"]))
     ours_sigma = nernst_einstein_mS_cm(pmg.diffusivity, result.n_mobile, cell_volume, result.T_K)
     assert ours_sigma == pytest.approx(pmg.conductivity, rel=1e-6)
+
+
+def test_a_caged_temperature_is_reported_and_left_out_instead_of_stopping_the_job(tmp_path):
+    # The 700 K run's cage outlasts half the run (the failure of a real 12 ps Li3ZrCl7 job): the
+    # default window would be empty. The job must still analyse 600 and 800 K and fit through them.
+    d600, d800 = 1.0e-4, 3.0e-4
+    walk = dict(n_mobile=256, n_framework=14, n_frames=1000, dump_every=10)
+    runs = [write_random_walk_run(tmp_path / "T600", d600, temperature_K=600.0, seed=11, **walk),
+            write_caged_run(tmp_path / "T700", temperature_K=700.0, seed=3),
+            write_random_walk_run(tmp_path / "T800", d800, temperature_K=800.0, seed=12, **walk)]
+    with pytest.warns(NotDiffusiveWarning, match="no diffusive window"):
+        result = analyze_runs(runs, progress=False)
+    by_t = {r.T_K: r for r in result.temperatures}
+    caged = by_t[700.0]
+    assert caged.diffusive is False and "no diffusive window in 12 ps" in caged.diffusive_reason
+    assert "outlasts the window end" in caged.fit_rule
+    assert by_t[600.0].diffusive and by_t[800.0].diffusive
+    assert result.arrhenius.temperatures_K == (600.0, 800.0) and result.arrhenius.excluded_T_K == (700.0,)
+    k_b = constants.k / constants.e
+    ea = k_b * np.log(d800 / d600) / (1 / 600.0 - 1 / 800.0)  # 0.227 eV
+    assert result.arrhenius.Ea_eV == pytest.approx(ea, abs=3 * result.arrhenius.Ea_err_eV)
+    # A user-set window that is empty is still an error, named.
+    with pytest.raises(SetupError, match="empty"):
+        analyze_run(runs[1], fit_start_ps=3.0, fit_end_ps=2.0, progress=False)
 
 
 def test_analyze_runs_writes_contract_json_and_plots_and_cli(tmp_path, capsys):

@@ -88,6 +88,9 @@ class FitWindow:
         Independent time blocks used for the standard error (0 for the per-ion estimator).
     estimator : str
         ``blocks`` (this module) or ``ions`` (:mod:`~lizrcl_tools.analysis.ionfit`).
+    no_diffusive_window_ps : float or None
+        Set when the cage or ballistic regime (this many ps) outlasts the default window, so
+        the window was placed without it and the D cannot be diffusive; None otherwise.
     """
 
     start_ps: float
@@ -95,6 +98,7 @@ class FitWindow:
     rule: str
     n_blocks: int
     estimator: str = "blocks"
+    no_diffusive_window_ps: float | None = None
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,9 @@ def check_diffusive(
     if not (math.isfinite(D_err_cm2_s) and D_err_cm2_s > 0):
         failed.append(f"no finite error bar (D_err = {D_err_cm2_s:.3g})")
     failed.extend(f"MD stage: {p}" for p in problems)
+    if window.no_diffusive_window_ps is not None:
+        failed.append(f"the cage or ballistic regime lasts {window.no_diffusive_window_ps:.3g} ps, past the default "
+                      f"window's end at half the run: no diffusive window in {duration:.3g} ps (run longer)")
     if not msd_start >= ell2:
         failed.append(f"MSD at the fit start {msd_start:.3g} Å² < hop length² {ell2:.3g} Å² "
                       f"(ℓ = {hop_length_A:g} Å): the ions have not yet left their sites")

@@ -71,7 +71,9 @@ def choose_ion_window(
     Raises
     ------
     SetupError
-        A window that is empty, beyond the trajectory or holds fewer than 5 lags.
+        A user-set window that is empty, beyond the trajectory or holds fewer than 5 lags, or a
+        trajectory too short for any window. A default window that the cage would empty is
+        not an error: see ``FitWindow.no_diffusive_window_ps``.
     """
     t = curves.time_ps
     if len(t) < min_frames_needed():
@@ -96,13 +98,21 @@ def choose_ion_window(
         start = max(FALLBACK_START_FRACTION * total_ps, floor)
         end = _end_for(start, total_ps)
         rule = f"{ION_WINDOW_RULE}; fallback start used (MSD below hop_length^2 before the window end)"
+    outlasting = None
     if fit_start_ps is None and fit_end_ps is None and start >= end:
-        raise SetupError(f"fit window [{start:.4g}, {end:.4g}] ps is empty: the ballistic crossover or the "
-                         "cage lasts past half the run; run longer or set the window")
+        # The cage (or ballistic regime) lasts past the window's end, so this run holds no
+        # diffusive window. Fit from the fallback start all the same and say why: the diffusive
+        # check then flags the run, and a multi-temperature job reports this temperature and
+        # leaves it out of its Arrhenius fit instead of stopping.
+        outlasting = floor
+        start = FALLBACK_START_FRACTION * total_ps
+        end = _end_for(start, total_ps)
+        rule = (f"{ION_WINDOW_RULE}; the cage or ballistic regime ({floor:.4g} ps) outlasts the window end: "
+                f"fallback start {FALLBACK_START_FRACTION} T without it (not a diffusive D)")
     start, end, overridden = dif.checked_window(t, start, end, fit_start_ps, fit_end_ps)
     if overridden:
         rule = f"user override of the {' and '.join(overridden)}; otherwise {ION_WINDOW_RULE}"
-    return dif.FitWindow(start, end, rule, n_blocks=0, estimator="ions")
+    return dif.FitWindow(start, end, rule, n_blocks=0, estimator="ions", no_diffusive_window_ps=outlasting)
 
 
 def min_frames_needed() -> int:

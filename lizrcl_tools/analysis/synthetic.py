@@ -15,6 +15,7 @@ Units: D cm²/s, positions Å, time ps (fs for the MD time step), temperature K.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -283,4 +284,61 @@ def write_random_walk_run(
         info["volume_A3"] = float(volume_A3)
     # run.json last: a run folder with a run.json is complete.
     write_json_atomic(run_dir / RUN_JSON, info, overwrite=overwrite)
+    return run_dir
+
+
+def write_caged_run(
+    run_dir: str | os.PathLike,
+    temperature_K: float = 700.0,
+    n_mobile: int = 12,
+    n_frames: int = 240,
+    dump_every: int = 50,
+    rattle_A: float = 0.4,
+    excursion_A: float = 1.0,
+    seed: int = 0,
+) -> Path:
+    """Write a run folder whose Li never leave their cages: no diffusive window exists in it.
+
+    Every Li rattles about its site (independent Gaussian displacements of ``rattle_A`` Å per
+    axis and frame) and makes one correlated excursion of ``excursion_A`` Å that returns twice
+    within the run (a sinusoid of period T/2, random phase per axis): its MSD rises to a cage
+    plateau, grows to a peak at T/4 and falls back by T/2, as a caged run with back-hops does
+    at half-run lags. The framework sits still. Otherwise as :func:`write_random_walk_run`
+    (16 Å cube, Zr:Cl 1:6, ``run.json`` with the seed).
+
+    Parameters
+    ----------
+    run_dir : str or PathLike
+        Folder to create.
+    temperature_K : float
+        Temperature written to run.json (K).
+    n_mobile, n_frames, dump_every : int
+        Li ions, frames and MD steps (1 fs) between frames.
+    rattle_A, excursion_A : float
+        Amplitudes of the rattling and of the excursion, Å.
+    seed : int
+        Random seed, recorded in run.json.
+
+    Returns
+    -------
+    Path
+        The run folder.
+    """
+    run_dir = write_random_walk_run(run_dir, 0.0, temperature_K=temperature_K, n_mobile=n_mobile,
+                                    n_frames=n_frames, dump_every=dump_every, seed=seed)
+    info = json.loads((run_dir / RUN_JSON).read_text())
+    n_framework = info["n_atoms"] - n_mobile
+    n_zr = info["composition"]["Zr"]
+    types = [1] * n_mobile + [2] * n_zr + [3] * (n_framework - n_zr)
+    rng = np.random.default_rng(seed)
+    cell = np.asarray(info["cell_A"], dtype=float)
+    positions = np.repeat((rng.random((len(types), 3)) @ cell)[None], n_frames, axis=0)
+    frames = np.arange(n_frames)
+    phase = rng.uniform(0.0, 2.0 * np.pi, size=(n_mobile, 3))
+    positions[:, :n_mobile] += rattle_A * rng.normal(size=(n_frames, n_mobile, 3))
+    positions[:, :n_mobile] += excursion_A * np.sin(4.0 * np.pi * frames[:, None, None] / n_frames + phase)
+    write_lammps_dump(run_dir / DUMP_NAME, positions, types, cell, steps=frames * dump_every, overwrite=True)
+    info["potential"] = "synthetic caged ions (rattle + returning excursion)"
+    info["synthetic_D_cm2_s"] = [0.0, 0.0, 0.0]
+    write_json_atomic(run_dir / RUN_JSON, info, overwrite=True)
     return run_dir

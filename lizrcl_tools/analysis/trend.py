@@ -37,11 +37,11 @@ from typing import Any
 
 from lizrcl_tools.analysis.pipeline import CONDUCTIVITY_JSON, analyze_run, arrhenius_from_runs
 from lizrcl_tools.analysis.results import ConductivityResult
-from lizrcl_tools.analysis.runinfo import RUN_JSON
+from lizrcl_tools.analysis.runinfo import RUN_JSON, RunInfo, read_run_info
 from lizrcl_tools.analysis.sources import source_from_run_dir
 from lizrcl_tools.dataset.stats import composition_x, reduced_formula
 from lizrcl_tools.errors import ParseError, SetupError
-from lizrcl_tools.fileio import check_output, jsonable, read_json, save_figure, write_json_atomic, write_text_atomic
+from lizrcl_tools.fileio import check_output, jsonable, save_figure, write_json_atomic, write_text_atomic
 
 DEFAULT_MOLTEN_RATIO = 0.1
 """D(framework) / D(Li) above which a temperature is flagged as molten (fixed before use)."""
@@ -132,18 +132,17 @@ def _run_dirs(folder: Path) -> list[Path]:
     return runs
 
 
-def _composition(run_dirs: Sequence[Path]) -> dict[str, int]:
+def _composition(records: Sequence[RunInfo]) -> dict[str, int]:
     seen: dict[str, int] | None = None
-    for run in run_dirs:
-        info = read_json(run / RUN_JSON)
-        comp = info.get("composition")
+    for rec in records:
+        comp = rec.other.get("composition")
         if not isinstance(comp, dict) or not comp:
-            raise ParseError(run / RUN_JSON, "no 'composition' (element: count); written by `lizrcl md` "
+            raise ParseError(rec.path, "no 'composition' (element: count); written by `lizrcl md` "
                              "and `lizrcl conductivity` runs")
         comp = {str(k): int(v) for k, v in comp.items()}
         if seen is not None and comp != seen:
-            raise SetupError(f"{run}: composition {comp} differs from the other runs' {seen}: one composition "
-                             "per folder")
+            raise SetupError(f"{rec.run_dir}: composition {comp} differs from the other runs' {seen}: one "
+                             "composition per folder")
         seen = comp
     assert seen is not None
     return seen
@@ -184,10 +183,10 @@ def trend_row(folder: str | os.PathLike, framework: str | None = "Cl",
     """
     folder = Path(folder)
     result = ConductivityResult.load(_conductivity_json(folder))
-    runs = _run_dirs(folder)
-    comp = _composition(runs)
+    records = [read_run_info(r) for r in _run_dirs(folder)]
+    comp = _composition(records)
     symbols = [el for el, n in comp.items() for _ in range(n)]
-    by_T = {float(read_json(r / RUN_JSON)["temperature_K"]): r for r in runs}
+    by_T = {float(rec.temperature_K): rec.run_dir for rec in records}
     temps = result.temperatures
     ratios: list[float | None] = []
     for t in temps:

@@ -38,6 +38,7 @@ from ase.filters import UnitCellFilter
 from ase.optimize import FIRE
 from ase.optimize.basin import BasinHopping
 from ase.units import kB
+from scipy.stats import binomtest
 
 from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
 from lizrcl_tools.potential.lammps_engine import BudgetExhausted, EngineCalculator, LammpsEngine, to_lammps_frame
@@ -165,6 +166,35 @@ def in_turns(run_one, n_walkers: int, seed: int, budget: int, workdir: Path, tag
             "db": merged.path}
 
 
+def run_case(n: int, seed: int, args: argparse.Namespace, params: SSWParameters, e_target: float,
+             work: Path) -> tuple[dict, dict, float, float]:
+    """Both methods from one random cell (``n`` atoms, benchmark ``seed``): (SSW, BH, wall s, wall s)."""
+    spec = toy_licl_potential()
+    start = random_cell(["Li", "Cl"] * (n // 2), seed=1000 * n + seed, volume_per_atom=ROCKSALT_A**3 / 8)
+    skipped = {"hit": None, "best": np.nan, "distinct": 0, "calls": 1}
+    t0 = time.time()
+    s = (in_turns(lambda sd, b: run_ssw(start, spec, sd, b, e_target, work, params),
+                  args.walkers, seed, args.budget, work, f"ssw_{n}_{seed}") if not args.bh_only else skipped)
+    t1 = time.time()
+    b = (in_turns(lambda sd, b: run_bh(start, spec, sd, b, e_target, work, args.bh_dr, args.temperature),
+                  args.walkers, seed, args.budget, work, f"bh_{n}_{seed}") if not args.ssw_only else skipped)
+    return s, b, t1 - t0, time.time() - t1
+
+
+def _run_case_star(task):
+    return task[:2], run_case(*task)
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a success rate k/n (95 % for z = 1.96), as fractions."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=4000, help="force calls per run (default 4000)")
@@ -182,6 +212,9 @@ def main() -> None:
     parser.add_argument("--walkers", type=int, default=1,
                         help="split each run's budget among N walkers from the same start (SSW: walker seeds as "
                              "`lizrcl ssw --walkers`; basin hopping: N restarts), booked one after another")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="run the (size, seed) cases in N processes (each case is deterministic, so the table "
+                             "does not depend on N; rows print as cases finish)")
     parser.add_argument("--tol", type=float, default=0.002, help="rocksalt energy tolerance, eV/atom")
     parser.add_argument("--bh-dr", type=float, default=0.5, help="basin-hopping step, Å (default 0.5)")
     parser.add_argument("--temperature", type=float, default=300.0, help="Metropolis temperature, K")
@@ -205,35 +238,47 @@ def main() -> None:
     summary = {"ssw": [], "bh": []}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for n in args.sizes:
-            for seed in range(args.first_seed, args.first_seed + args.seeds):
-                start = random_cell(["Li", "Cl"] * (n // 2), seed=1000 * n + seed, volume_per_atom=ROCKSALT_A**3 / 8)
-                t0 = time.time()
-                s = (in_turns(lambda sd, b: run_ssw(start, spec, sd, b, e_target, work, params),
-                              args.walkers, seed, args.budget, work, f"ssw_{n}_{seed}")
-                     if not args.bh_only else {"hit": None, "best": np.nan, "distinct": 0, "calls": 1})
-                t1 = time.time()
-                b = (in_turns(lambda sd, b: run_bh(start, spec, sd, b, e_target, work, args.bh_dr, args.temperature),
-                              args.walkers, seed, args.budget, work, f"bh_{n}_{seed}")
-                     if not args.ssw_only else {"hit": None, "best": np.nan, "distinct": 0, "calls": 1})
-                t2 = time.time()
-                summary["ssw"].append((n, s))
-                summary["bh"].append((n, b))
-                print(f"{n:>3} {seed:>4} | {str(s['hit']):>9} {1000 * (s['best'] - e_rs):>8.1f} {s['distinct']:>6} | "
-                      f"{str(b['hit']):>9} {1000 * (b['best'] - e_rs):>8.1f} {b['distinct']:>6}   "
-                      f"{s.get('moves', '-'):>7} ({t1 - t0:.0f} s / {t2 - t1:.0f} s)")
-    print(f"\n| N | SSW success | BH success | SSW median calls | BH median calls | SSW minima/1000 calls "
-          f"| BH minima/1000 calls |\n|---|---|---|---|---|---|---|")
+        tasks = [(n, seed, args, params, e_target, work) for n in args.sizes
+                 for seed in range(args.first_seed, args.first_seed + args.seeds)]
+        if args.jobs > 1:
+            import multiprocessing
+
+            pool = multiprocessing.get_context("fork").Pool(args.jobs)
+            results = pool.imap_unordered(_run_case_star, tasks)
+        else:
+            pool, results = None, map(_run_case_star, tasks)
+        for (n, seed), (s, b, t_s, t_b) in results:
+            summary["ssw"].append((n, s))
+            summary["bh"].append((n, b))
+            print(f"{n:>3} {seed:>4} | {str(s['hit']):>9} {1000 * (s['best'] - e_rs):>8.1f} {s['distinct']:>6} | "
+                  f"{str(b['hit']):>9} {1000 * (b['best'] - e_rs):>8.1f} {b['distinct']:>6}   "
+                  f"{s.get('moves', '-'):>7} ({t_s:.0f} s / {t_b:.0f} s)", flush=True)
+        if pool is not None:
+            pool.close()
+            pool.join()
+    print(f"\n| N | SSW success (95 % interval) | BH success (95 % interval) | SSW median calls | BH median calls "
+          f"| SSW minima/1000 calls | BH minima/1000 calls |\n|---|---|---|---|---|---|---|")
     for n in args.sizes:
         cols = {}
         for name in ("ssw", "bh"):
             runs = [r for m, r in summary[name] if m == n]
             hits = [r["hit"] for r in runs if r["hit"] is not None]
+            lo, hi = wilson(len(hits), len(runs))
             per_k = 1000 * np.mean([r["distinct"] / max(r["calls"], 1) for r in runs])
-            cols[name] = (f"{len(hits)}/{len(runs)}", f"{np.median(hits):.0f}" if hits else "-", f"{per_k:.2f}")
+            cols[name] = (f"{len(hits)}/{len(runs)} ({100 * lo:.0f}–{100 * hi:.0f} %)",
+                          f"{np.median(hits):.0f}" if hits else "-", f"{per_k:.2f}")
         s, b = cols["ssw"], cols["bh"]
         print(f"| {n} | {s[0]} | {b[0]} | {s[1]} | {b[1]} | {s[2]} | {b[2]} |")
-
+    print("\nPaired by starting cell (same seed, both methods): seeds where only one method reached rocksalt, "
+          "and the exact two-sided sign test on those (McNemar) — p small: the methods differ")
+    for n in args.sizes:
+        # summary's two lists are appended together, one case at a time: zip pairs the same start.
+        only_s = sum(1 for (m, r), (_, q) in zip(summary["ssw"], summary["bh"])
+                     if m == n and r["hit"] is not None and q["hit"] is None)
+        only_b = sum(1 for (m, r), (_, q) in zip(summary["ssw"], summary["bh"])
+                     if m == n and r["hit"] is None and q["hit"] is not None)
+        p_value = binomtest(only_s, only_s + only_b).pvalue if only_s + only_b else 1.0
+        print(f"  N = {n}: SSW only {only_s}, BH only {only_b}, p = {p_value:.3f}")
 
 if __name__ == "__main__":
     main()

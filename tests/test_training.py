@@ -161,7 +161,7 @@ def test_training_writes_model_split_report_and_plots(tiny_model):
 
 def test_training_matches_the_record_training_writes(tiny_model):
     # writer (train) and checker (training_matches) must agree on what "this training" means
-    from lizrcl_tools.potential.train import training_matches
+    from lizrcl_tools.potential.train_record import training_matches
 
     result, frames = tiny_model
     record = json.loads((result.work_dir / "split.json").read_text())
@@ -228,7 +228,8 @@ def test_shipped_default_model_loads_and_conserves_momentum():
 def test_training_folder_of_other_data_is_refused_unless_forced(tmp_path):
     from lizrcl_tools.fileio import write_json_atomic
     from lizrcl_tools.fileio import jsonable as json_safe
-    from lizrcl_tools.potential.train import check_work_dir, data_fingerprint, train
+    from lizrcl_tools.potential.train import train
+    from lizrcl_tools.potential.train_record import check_work_dir, data_fingerprint
 
     frames = _fixture_frames(2)
     config = TrainConfig(name="t", max_num_epochs=1)

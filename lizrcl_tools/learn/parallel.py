@@ -127,7 +127,7 @@ def _train_summary(model: str | os.PathLike, frames: Sequence[Atoms], report: di
 def _train_done(frames: Sequence[Atoms], work_dir: Path, config: Any) -> dict[str, Any] | None:
     """The train summary of a finished training of these frames with this configuration in
     ``work_dir`` (its ``report.json`` is written last, atomically), else None."""
-    from lizrcl_tools.potential.train import training_matches
+    from lizrcl_tools.potential.train_record import training_matches
 
     report_file, split_file = work_dir / "report.json", work_dir / "split.json"
     if not (report_file.is_file() and split_file.is_file()):

@@ -202,3 +202,42 @@ def test_failed_step_is_rejected_and_walk_goes_on(tmp_path):
     rec2 = walker.step()
     assert not rec2.failed and rec2.step == 2
     walker.close()
+
+
+def test_a_quench_into_a_hole_of_the_potential_is_rejected_and_not_stored(tmp_path, monkeypatch):
+    # The shipped MACE model has holes: 54-atom Li2ZrCl6 walks quenched into Li–Cl at 0.002 Å
+    # (−2e9 eV/atom) and Zr–Cl at 1.11 Å. Such a "minimum" must not enter the database or win the
+    # Metropolis test. Here the quench of step 1 is made to end with a Li 0.3 Å from a Cl.
+    from lizrcl_tools.errors import LizrclWarning
+    from lizrcl_tools.ssw import walker as walker_module
+
+    real_quench = walker_module.quench
+    collapse = {"on": False}
+
+    def quench_into_hole(engine, params, cell, pos):
+        res = real_quench(engine, params, cell, pos)
+        if collapse["on"]:
+            res.positions = res.positions.copy()
+            li, cl = 0, 1  # bulk("LiCl") order: Li, Cl, ...
+            res.positions[li] = res.positions[cl] + np.array([0.3, 0.0, 0.0])
+            res.evaluation.energy = -1e9  # what the hole's energy looks like: always "accepted"
+        return res
+
+    monkeypatch.setattr(walker_module, "quench", quench_into_hole)
+    walker = SSWWalker(_start(), toy_licl_potential(), tmp_path / "h.db", SSWParameters(n_gaussians=3), seed=1)
+    e0, minima0 = walker.state.energy, walker.db.count()
+    collapse["on"] = True
+    with pytest.warns(LizrclWarning, match=r"unphysical minimum.*\(Li\) and .*\(Cl\) are 0\.300 Å apart"):
+        rec = walker.step()
+    assert rec.failed and not rec.accepted and walker.state.energy == e0
+    assert walker.db.count() == minima0 and walker.lowest_energy() == e0
+    collapse["on"] = False
+    assert not walker.step().failed
+    walker.close()
+    # Off, the same hole is taken at face value (the old behaviour, for studying holes).
+    off = SSWWalker(_start(), toy_licl_potential(), tmp_path / "o.db",
+                    SSWParameters(n_gaussians=3, reject_close_contacts=False), seed=1)
+    collapse["on"] = True
+    rec = off.step()
+    assert not rec.failed and rec.accepted and off.lowest_energy() == -1e9
+    off.close()

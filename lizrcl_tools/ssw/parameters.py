@@ -91,6 +91,11 @@ class SSWParameters:
         Least chance of either move when adapting (0.1): climbs never stop.
     store_walk_points : bool
         Keep the climb's intermediate structures in the database (True).
+    reject_close_contacts : bool
+        Reject a minimum with two atoms closer than half the sum of their covalent radii
+        (:data:`~lizrcl_tools.structures.checks.MIN_DISTANCE_FACTOR`; Li–Cl 1.15, Zr–Cl 1.39 Å):
+        a hole of the potential, not a structure (True). A machine-learned potential can have
+        holes where it saw no data; a walk that accepted one would stay in it for good.
     """
 
     n_gaussians: int = 10
@@ -124,6 +129,7 @@ class SSWParameters:
     adapt_downhill: bool = False
     adapt_floor: float = 0.1
     store_walk_points: bool = True
+    reject_close_contacts: bool = True
 
     def __post_init__(self) -> None:
         if (self.n_gaussians < 1 or self.ds_atom <= 0 or self.ds_cell <= 0 or self.temperature_K < 0

@@ -59,6 +59,7 @@ from lizrcl_tools.ssw.database import MinimaDB
 from lizrcl_tools.potential.lammps_engine import BudgetExhausted, LammpsEngine, reduce_tilt, to_lammps_frame
 from lizrcl_tools.ssw.moves import kick_chance
 from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
+from lizrcl_tools.structures.checks import check_min_distance
 
 __all__ = ["CHECKPOINT_VERSION", "BudgetExhausted", "SSWParameters", "SSWWalker", "StepRecord", "with_overrides"]
 
@@ -128,6 +129,7 @@ class SSWWalker:
             finally:
                 self.engine.max_force_calls = None
             cell, pos = self._wrapped(res.cell, res.positions)
+            self._check_contacts(cell, pos, "the quench of the starting structure")
             energy = res.evaluation.energy
             self.state = _State(cell, pos, energy)
             rec = self.db.add_minimum(self._atoms(cell, pos), energy, seed=self.seed, step=0,
@@ -207,6 +209,16 @@ class SSWWalker:
         frac = np.linalg.solve(h.T, np.asarray(pos).T).T % 1.0
         return h, frac @ h
 
+    def _check_contacts(self, cell: np.ndarray, pos: np.ndarray, what: str) -> None:
+        """RunFailed when ``what`` ended with two atoms closer than the contact floor (a hole of
+        the potential); the caller rejects the step (``SSWParameters.reject_close_contacts``)."""
+        if not self.params.reject_close_contacts:
+            return
+        try:
+            check_min_distance(self._atoms(cell, pos), what)
+        except SetupError as exc:
+            raise RunFailed(f"unphysical minimum, a hole of the potential {self.spec.name}: {exc}") from exc
+
     def _enthalpy(self, energy: float, cell: np.ndarray) -> float:
         return energy + self.params.pressure_GPa * GPa * abs(np.linalg.det(cell))
 
@@ -214,8 +226,10 @@ class SSWWalker:
     def step(self) -> StepRecord:
         """Run one SSW step, record it, and write the checkpoint.
 
-        A LAMMPS failure inside the step (e.g. atoms pushed on top of each other) makes it a
-        rejected step with ``failed=True`` and a :class:`LizrclWarning`; the walk goes on from the
+        A LAMMPS failure inside the step (e.g. atoms pushed on top of each other), or a quench
+        that ends in a hole of the potential (two atoms closer than the contact floor,
+        ``reject_close_contacts``), makes it a rejected step with ``failed=True`` and a
+        :class:`LizrclWarning`, and nothing of it enters the database; the walk goes on from the
         current minimum, so a resumed walk does not stop at the same step again.
 
         Raises
@@ -242,6 +256,7 @@ class SSWWalker:
             quenched = quench(eng, p, climbed.cell, climbed.positions)
             energy = quenched.evaluation.energy
             cell, pos = self._wrapped(quenched.cell, quenched.positions)
+            self._check_contacts(cell, pos, f"step {step}'s quench")
         except BudgetExhausted:
             self.rng.bit_generator.state = rng_start
             s.force_calls = eng.force_calls

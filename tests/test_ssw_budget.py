@@ -49,6 +49,25 @@ def test_engine_refuses_the_call_past_its_budget_and_fire_stops_there():
     eng.close()
 
 
+def test_a_relaxation_check_runs_every_check_every_calls_and_aborts_by_raising():
+    atoms = _start()
+    h, pos, _ = to_lammps_frame(atoms.cell[:], atoms.positions)
+    eng = LammpsEngine(toy_licl_potential(), atoms.get_chemical_symbols(), h, pos)
+    seen = []
+
+    def check(cell, positions):
+        seen.append(eng.force_calls)
+        if len(seen) == 3:
+            raise RuntimeError("hole")
+
+    with pytest.raises(RuntimeError, match="hole"):
+        fire_relax(eng, Coordinates(h.copy(), 1.0, 0.3, True), h, pos, fmax=1e-6, max_steps=1000, check=check,
+                   check_every=7)
+    # Checked after calls 7, 14 and 21; the third check stopped it there, no call later.
+    assert seen == [7, 14, 21] and eng.force_calls == 21
+    eng.close()
+
+
 def test_budget_is_never_exceeded_and_the_cut_step_resumes_exactly(tmp_path):
     free = SSWWalker(_start(), toy_licl_potential(), tmp_path / "free.db", PARAMS, seed=3)
     free.run(4, progress=False)

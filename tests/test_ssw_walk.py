@@ -208,14 +208,15 @@ def test_a_quench_into_a_hole_of_the_potential_is_rejected_and_not_stored(tmp_pa
     # The shipped MACE model has holes: 54-atom Li2ZrCl6 walks quenched into Li–Cl at 0.002 Å
     # (−2e9 eV/atom) and Zr–Cl at 1.11 Å. Such a "minimum" must not enter the database or win the
     # Metropolis test. Here the quench of step 1 is made to end with a Li 0.3 Å from a Cl.
-    from lizrcl_tools.errors import LizrclWarning
+    from lizrcl_tools.errors import LizrclWarning, RunFailed
     from lizrcl_tools.ssw import walker as walker_module
 
     real_quench = walker_module.quench
     collapse = {"on": False}
 
-    def quench_into_hole(engine, params, cell, pos):
-        res = real_quench(engine, params, cell, pos)
+    def quench_into_hole(engine, params, cell, pos, check=None):
+        assert check is not None  # the walker also watches the quench as it runs
+        res = real_quench(engine, params, cell, pos, check=check)
         if collapse["on"]:
             res.positions = res.positions.copy()
             li, cl = 0, 1  # bulk("LiCl") order: Li, Cl, ...
@@ -241,3 +242,11 @@ def test_a_quench_into_a_hole_of_the_potential_is_rejected_and_not_stored(tmp_pa
     rec = off.step()
     assert not rec.failed and rec.accepted and off.lowest_energy() == -1e9
     off.close()
+    # The check the quench runs every 10 calls (so a structure sliding into a hole stops there,
+    # not after quench_max_iter): a Li 0.2 Å from a Cl fails it, naming the pair.
+    monkeypatch.setattr(walker_module, "quench", real_quench)
+    w2 = SSWWalker(_start(), toy_licl_potential(), tmp_path / "h2.db", SSWParameters(n_gaussians=3), seed=1)
+    with pytest.raises(RunFailed, match=r"unphysical.*\(Li\) and .*\(Cl\)"):
+        w2._check_contacts(w2.state.cell, np.vstack([w2.state.positions[1] + 0.2, w2.state.positions[1:]]),
+                           "a test")
+    w2.close()

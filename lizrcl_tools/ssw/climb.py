@@ -9,6 +9,7 @@ relaxation on the true surface), which is what ``lizrcl ssw --profile`` prints.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,12 +60,14 @@ def quench_coordinates(params: SSWParameters, cell: np.ndarray, natoms: int) -> 
     return Coordinates(cell.copy(), 1.0, 1.0 / math.sqrt(natoms), params.relax_cell)
 
 
-def quench(engine: LammpsEngine, params: SSWParameters, cell: np.ndarray, pos: np.ndarray) -> RelaxResult:
-    """Relax on the true surface to ``force_tol`` eV/Å and ``stress_tol_GPa`` (phase ``quench``)."""
+def quench(engine: LammpsEngine, params: SSWParameters, cell: np.ndarray, pos: np.ndarray,
+           check: Callable[[np.ndarray, np.ndarray], None] | None = None) -> RelaxResult:
+    """Relax on the true surface to ``force_tol`` eV/Å and ``stress_tol_GPa`` (phase ``quench``);
+    ``check(cell, positions)`` every 10 iterations may abort it by raising (:func:`~.relax.fire_relax`)."""
     with engine.phase("quench"):
         return fire_relax(engine, quench_coordinates(params, cell, len(pos)), cell, pos, fmax=params.force_tol,
                           smax=params.stress_tol_GPa * GPa, max_steps=params.quench_max_iter,
-                          pressure_GPa=params.pressure_GPa)
+                          pressure_GPa=params.pressure_GPa, check=check)
 
 
 @dataclass

@@ -17,6 +17,7 @@ iteration. Convergence: largest atomic force ≤ ``fmax`` eV/Å and largest stre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,8 @@ def fire_relax(
     dt: float = 0.1,
     dt_max: float = 1.0,
     start: Evaluation | None = None,
+    check: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    check_every: int = 10,
 ) -> RelaxResult:
     """Relax ``(cell, positions)`` with FIRE in Δ coordinates, one force call per iteration.
 
@@ -110,6 +113,12 @@ def fire_relax(
         FIRE's initial and largest time step (ASE units, mass 1).
     start : Evaluation, optional
         The true-surface evaluation at ``(cell, positions)`` if already known (saves a call).
+    check : callable, optional
+        ``check(cell, positions)`` every ``check_every`` iterations; it raises to abort the
+        relaxation (e.g. atoms falling into a hole of the potential, where FIRE would spend
+        its whole ``max_steps`` sliding down).
+    check_every : int
+        Iterations between checks (a check costs no force call).
 
     Returns
     -------
@@ -150,5 +159,7 @@ def fire_relax(
             h = reduce_tilt(h)  # same lattice, LAMMPS-legal tilts; only the biased walk needs fixed h
         ev = engine.evaluate(h, pos)
         steps += 1
+        if check is not None and steps % check_every == 0:
+            check(h, pos)
         g, f_at, s_at = _gradient(coords, h, pos, ev, bias, p_ev)
     return RelaxResult(h, pos, ev, steps, True)

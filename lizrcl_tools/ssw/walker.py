@@ -125,7 +125,8 @@ class SSWWalker:
         else:
             self.engine.max_force_calls = max_force_calls
             try:
-                res = quench(self.engine, self.params, cell, pos)
+                res = quench(self.engine, self.params, cell, pos,
+                             check=lambda h, x: self._check_contacts(h, x, "the quench of the starting structure"))
             finally:
                 self.engine.max_force_calls = None
             cell, pos = self._wrapped(res.cell, res.positions)
@@ -253,7 +254,10 @@ class SSWWalker:
                 climbed = kick(eng, p, self.rng, s.cell, origin)
             else:
                 climbed = climb(eng, p, self.rng, self.masses, s.cell, s.positions)
-            quenched = quench(eng, p, climbed.cell, climbed.positions)
+            # Checked during the quench too: a structure sliding into a hole would otherwise spend
+            # the whole quench_max_iter there (1,000 calls, seen with the shipped model).
+            quenched = quench(eng, p, climbed.cell, climbed.positions,
+                              check=lambda h, x: self._check_contacts(h, x, f"step {step}'s quench"))
             energy = quenched.evaluation.energy
             cell, pos = self._wrapped(quenched.cell, quenched.positions)
             self._check_contacts(cell, pos, f"step {step}'s quench")

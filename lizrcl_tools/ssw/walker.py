@@ -216,7 +216,8 @@ class SSWWalker:
         if not self.params.reject_close_contacts:
             return
         try:
-            check_min_distance(self._atoms(cell, pos), what)
+            check_min_distance(self._atoms(cell, pos), what,
+                               remedy="The step is rejected; reject_close_contacts=False keeps such minima.")
         except SetupError as exc:
             raise RunFailed(f"unphysical minimum, a hole of the potential {self.spec.name}: {exc}") from exc
 

@@ -286,6 +286,7 @@ def check_min_distance(
     min_distance: Any = None,
     path: Any = None,
     line: int | None = None,
+    remedy: str | None = None,
 ) -> None:
     """Refuse two atoms closer than the per-pair minimum (periodic images included).
 
@@ -300,6 +301,9 @@ def check_min_distance(
     path : str or PathLike, optional
         File the structure came from: the error is then a :class:`ParseError` naming it
         (and ``line``, where the structure starts, if given).
+    remedy : str, optional
+        What the reader can do, ending the message (default: how to lower the limit with
+        ``--min-distance``, the input files' option).
 
     Raises
     ------
@@ -336,12 +340,13 @@ def check_min_distance(
         if a == b
         else f"atoms #{a + 1} ({symbols[a]}) and #{b + 1} ({symbols[b]}) are {d[k]:.3f} Å apart"
     )
+    if remedy is None:
+        remedy = (f"If this is intended, lower the limit for the pair: --min-distance "
+                  f"{_pair_name(pair).replace('–', '-')}=X (min_distance={{'"
+                  f"{_pair_name(pair).replace('–', '-')}': X}} in Python; 0 switches the check off)")
     _fail(
         f"{what} (1-based, file order); the minimum for {_pair_name(pair)} is "
-        f"{table[pair]:.2f} Å ({how}); {too_close.size} pair(s) too close. If this is "
-        f"intended, lower the limit for the pair: --min-distance "
-        f"{_pair_name(pair).replace('–', '-')}=X (min_distance={{'"
-        f"{_pair_name(pair).replace('–', '-')}': X}} in Python; 0 switches the check off)",
+        f"{table[pair]:.2f} Å ({how}); {too_close.size} pair(s) too close. {remedy}",
         where,
         path,
         line,

@@ -15,7 +15,6 @@ Units: D cm²/s, positions Å, time ps (fs for the MD time step), temperature K.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -263,8 +262,23 @@ def write_random_walk_run(
     times = np.arange(n_frames) * dt_ps
     positions += times[:, None, None] * np.asarray(drift_A_per_ps, dtype=float)
 
+    extra = {"potential": "synthetic Gaussian random walk",
+             "synthetic_D_cm2_s": np.broadcast_to(np.asarray(D_cm2_s, dtype=float), (3,)).tolist(),
+             "synthetic_framework_D_cm2_s": float(framework_D_cm2_s)}
+    if volume_A3 is not None:
+        extra["volume_A3"] = float(volume_A3)
+    return _write_run(run_dir, positions, n_mobile, n_zr, cell, temperature_K, timestep_fs, dump_every, seed,
+                      extra, overwrite)
+
+
+def _write_run(run_dir: Path, positions: np.ndarray, n_mobile: int, n_zr: int, cell: np.ndarray,
+               temperature_K: float, timestep_fs: float, dump_every: int, seed: int, extra: dict,
+               overwrite: bool) -> Path:
+    """Write ``nvt.lammpstrj`` (Li, then Zr, then Cl) and, last, ``run.json`` with ``extra`` keys."""
+    n_framework = positions.shape[1] - n_mobile
+    types = [1] * n_mobile + [2] * n_zr + [3] * (n_framework - n_zr)
     write_lammps_dump(run_dir / DUMP_NAME, positions, types, cell,
-                      steps=np.arange(n_frames) * dump_every, overwrite=overwrite)
+                      steps=np.arange(len(positions)) * dump_every, overwrite=overwrite)
     info = {
         "temperature_K": float(temperature_K),
         "timestep_fs": float(timestep_fs),
@@ -276,12 +290,8 @@ def write_random_walk_run(
         "composition": {"Li": n_mobile, "Zr": n_zr, "Cl": n_framework - n_zr},
         "cell_A": cell.tolist(),
         "seed": seed,
-        "potential": "synthetic Gaussian random walk",
-        "synthetic_D_cm2_s": np.broadcast_to(np.asarray(D_cm2_s, dtype=float), (3,)).tolist(),
-        "synthetic_framework_D_cm2_s": float(framework_D_cm2_s),
+        **extra,
     }
-    if volume_A3 is not None:
-        info["volume_A3"] = float(volume_A3)
     # run.json last: a run folder with a run.json is complete.
     write_json_atomic(run_dir / RUN_JSON, info, overwrite=overwrite)
     return run_dir
@@ -324,21 +334,15 @@ def write_caged_run(
     Path
         The run folder.
     """
-    run_dir = write_random_walk_run(run_dir, 0.0, temperature_K=temperature_K, n_mobile=n_mobile,
-                                    n_frames=n_frames, dump_every=dump_every, seed=seed)
-    info = json.loads((run_dir / RUN_JSON).read_text())
-    n_framework = info["n_atoms"] - n_mobile
-    n_zr = info["composition"]["Zr"]
-    types = [1] * n_mobile + [2] * n_zr + [3] * (n_framework - n_zr)
+    cell = np.diag([16.0, 16.0, 16.0])
+    n_framework = int(round(3.5 * n_mobile))
     rng = np.random.default_rng(seed)
-    cell = np.asarray(info["cell_A"], dtype=float)
-    positions = np.repeat((rng.random((len(types), 3)) @ cell)[None], n_frames, axis=0)
+    positions = np.repeat((rng.random((n_mobile + n_framework, 3)) @ cell)[None], n_frames, axis=0)
     frames = np.arange(n_frames)
     phase = rng.uniform(0.0, 2.0 * np.pi, size=(n_mobile, 3))
     positions[:, :n_mobile] += rattle_A * rng.normal(size=(n_frames, n_mobile, 3))
     positions[:, :n_mobile] += excursion_A * np.sin(4.0 * np.pi * frames[:, None, None] / n_frames + phase)
-    write_lammps_dump(run_dir / DUMP_NAME, positions, types, cell, steps=frames * dump_every, overwrite=True)
-    info["potential"] = "synthetic caged ions (rattle + returning excursion)"
-    info["synthetic_D_cm2_s"] = [0.0, 0.0, 0.0]
-    write_json_atomic(run_dir / RUN_JSON, info, overwrite=True)
-    return run_dir
+    extra = {"potential": "synthetic caged ions (rattle + returning excursion)",
+             "synthetic_D_cm2_s": [0.0, 0.0, 0.0], "synthetic_framework_D_cm2_s": 0.0}
+    return _write_run(Path(run_dir), positions, n_mobile, n_framework // 7, cell, temperature_K, 1.0, dump_every,
+                      seed, extra, overwrite=False)

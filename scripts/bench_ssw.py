@@ -50,6 +50,7 @@ from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
 from lizrcl_tools.potential.lammps_engine import BudgetExhausted, EngineCalculator, LammpsEngine, to_lammps_frame
 from lizrcl_tools.ssw.fingerprint import fingerprint, fingerprint_distance
 from lizrcl_tools.ssw.merge import merge_minima
+from lizrcl_tools.ssw.parameters import parse_overrides
 from lizrcl_tools.ssw.parallel import walker_seeds
 from lizrcl_tools.ssw.randomcell import random_cell
 from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
@@ -109,9 +110,12 @@ def run_ssw(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir
     hit = next((r.force_calls for r in walker.state.history if r.energy / n <= e_target), None)
     if not lowest_is_rocksalt(walker.db):
         hit = None
-    kicks = sum(r.move == "kick" for r in walker.state.history[1:])
+    made = [r.move for r in walker.state.history[1:]]
+    moves = f"{made.count('kick')}/{walker.state.step}"
+    if params.swap_moves:
+        moves = f"{made.count('kick')}+{made.count('swap')}/{walker.state.step}"
     return {"hit": hit, "best": walker.lowest_energy() / n, "distinct": walker.db.count(), "calls": calls,
-            "moves": f"{kicks}/{walker.state.step}", "db": db}
+            "moves": moves, "db": db}
 
 
 def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path, dr: float,
@@ -249,12 +253,7 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=300.0, help="Metropolis temperature, K")
     args = parser.parse_args()
 
-    def typed(key: str, value: str):
-        kind = type(getattr(SSWParameters(), key))
-        return value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
-
-    overrides = {k: typed(k, v) for k, v in (kv.split("=", 1) for kv in args.ssw)}
-    params = SSWParameters(**overrides)
+    params = SSWParameters(**parse_overrides(args.ssw))
     spec = toy_licl_potential()
     e_rs = rocksalt_energy_per_atom(spec)
     e_target = e_rs + args.tol
@@ -264,7 +263,7 @@ def main() -> None:
     if args.walkers > 1:
         print(f"{args.walkers} walkers per run for both methods, {args.budget // args.walkers} force calls each")
     print(f"{'N':>3} {'seed':>4} | {'SSW hit@':>9} {'best ΔE':>8} {'minima':>6} | {'BH hit@':>9} {'best ΔE':>8} "
-          f"{'minima':>6}   (ΔE in meV/atom above rocksalt; SSW kicks/steps; wall s SSW / BH)")
+          f"{'minima':>6}   (ΔE in meV/atom above rocksalt; SSW kicks[+swaps]/steps; wall s SSW / BH)")
     summary = {"ssw": [], "bh": []}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -5,7 +5,7 @@ For each seed: ``structures.build("li2zrcl6-p3m1", seed=S, n_atoms=N)`` (``--ato
 Li redistributed at random over all Li sites of the cell, Zr and Cl on their P-3m1 sites: the
 builder randomises Li only), or with ``--arrangement mix`` Li *and* Zr placed at random in the
 octahedral holes of an ideal hcp Cl array (``structures.mix(1/3, N, S)``); then an SSW walk
-(:class:`lizrcl_tools.ssw.SSWWalker`, default parameters, variable cell) under a hard force-call
+(:class:`lizrcl_tools.ssw.SSWWalker`, default parameters or ``--ssw`` overrides, variable cell) under a hard force-call
 budget. Reference: the builder's ordered P-3m1 cell of the same size, quenched with the same
 potential and tolerances (the walk's start quench); "reached" means within ``--tol`` of P-3m1's
 energy or below. Printed per seed: lowest minimum vs P-3m1 (meV/atom), force calls and wall
@@ -36,6 +36,7 @@ def main() -> None:
     from lizrcl_tools.commands.ssw import load_potential
     from lizrcl_tools.neb.teacher import model_energies, teacher_energies
     from lizrcl_tools.ssw import SSWParameters, SSWWalker
+    from lizrcl_tools.ssw.parameters import parse_overrides
     from lizrcl_tools.structures import build, mix
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -53,12 +54,14 @@ def main() -> None:
     parser.add_argument("--work", default=None,
                         help="folder for the walks (w<seed>.json/.db); an existing walk there is resumed "
                         "(default: a temporary folder)")
+    parser.add_argument("--ssw", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="SSWParameters overrides, e.g. swap_moves=true swap_pairs=Li-Zr (default: the defaults)")
     parser.add_argument("--out", default="li2zrcl6_ssw_check.json")
     args = parser.parse_args()
 
     spec = load_potential(args.potential, None)
     bare = load_potential(args.potential, None, "none")
-    params = SSWParameters()
+    params = SSWParameters(**parse_overrides(args.ssw))
     out = {"potential": spec.name, "dispersion": spec.metadata.get("dispersion"), "budget": args.budget,
            "atoms": args.atoms, "arrangement": args.arrangement,
            "walk_seed": args.walk_seed, "params": params.__dict__, "runs": []}

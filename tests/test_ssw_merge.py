@@ -12,7 +12,8 @@ from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
 
 pytestmark = pytest.mark.lammps
 
-PARAMS = SSWParameters(n_gaussians=4, bias_relax_steps=6)
+# Climbs only (adapt_window 0): every step leaves walk points to merge.
+PARAMS = SSWParameters(n_gaussians=4, bias_relax_steps=6, adapt_window=0)
 
 
 def _walk(db, seed):

@@ -61,7 +61,8 @@ def test_downhill_yield_counts_only_new_minima_below_the_current_one():
 def test_adaptive_walk_mixes_moves_resumes_exactly_keeps_budget_and_composition(tmp_path):
     atoms = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True).repeat((2, 1, 1))
     atoms.rattle(0.3, seed=4)
-    params = SSWParameters(adapt_window=4, kick_memory=True, n_gaussians=4, bias_relax_steps=5)
+    # The two-move mix (swaps join it in test_ssw_swap.py).
+    params = SSWParameters(adapt_window=4, kick_memory=True, n_gaussians=4, bias_relax_steps=5, swap_moves=False)
 
     def walk(tag, n_steps, stop_at=None, budget=None):
         w = SSWWalker(atoms, toy_licl_potential(), tmp_path / f"{tag}.db", params, seed=9,

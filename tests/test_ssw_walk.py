@@ -86,7 +86,8 @@ def test_engine_relaxes_rocksalt_and_calculator_is_rotation_invariant():
 
 
 def test_walk_finds_minima_and_resumes_exactly(tmp_path):
-    full = _walk(tmp_path, "full", 6)
+    # Climbs and kicks (swaps have their own walk test in test_ssw_swap.py).
+    full = _walk(tmp_path, "full", 6, swap_moves=False)
     energies = [r.energy for r in full.state.history]
     db = MinimaDB(tmp_path / "full.db")
     assert db.count() >= 3  # rocksalt plus other polymorphs
@@ -94,7 +95,7 @@ def test_walk_finds_minima_and_resumes_exactly(tmp_path):
     assert table[0].spacegroup == "Fm-3m"  # the toy's ground state is rocksalt
     assert sum(r.visits for r in table) == 7  # start quench + 6 steps, every one recorded
     # Stopped after 3 steps, resumed to 6: identical energies, steps continue, nothing lost.
-    resumed = _walk(tmp_path, "res", 6, stop_at=3)
+    resumed = _walk(tmp_path, "res", 6, stop_at=3, swap_moves=False)
     assert [r.step for r in resumed.state.history] == list(range(7))
     assert [r.energy for r in resumed.state.history] == energies
     assert MinimaDB(tmp_path / "res.db").count() == db.count()
@@ -204,12 +205,16 @@ def test_failed_step_is_rejected_and_walk_goes_on(tmp_path):
     walker.close()
 
 
-def test_a_quench_into_a_hole_of_the_potential_is_rejected_and_not_stored(tmp_path, monkeypatch):
+def test_a_quench_into_a_hole_of_the_potential_is_rejected_and_kept_apart_for_labelling(tmp_path, monkeypatch):
     # The shipped MACE model has holes: 54-atom Li2ZrCl6 walks quenched into Li–Cl at 0.002 Å
     # (−2e9 eV/atom) and Zr–Cl at 1.11 Å. Such a "minimum" must not enter the database or win the
     # Metropolis test. Here the quench of step 1 is made to end with a Li 0.3 Å from a Cl.
     from lizrcl_tools.errors import LizrclWarning, RunFailed
     from lizrcl_tools.ssw import walker as walker_module
+    from lizrcl_tools.learn.frames import physical
+    from lizrcl_tools.ssw.export import labelling_frames
+    from lizrcl_tools.ssw.merge import merge_minima
+    from lizrcl_tools.structures.checks import contact_ratio
 
     real_quench = walker_module.quench
     collapse = {"on": False}
@@ -232,15 +237,44 @@ def test_a_quench_into_a_hole_of_the_potential_is_rejected_and_not_stored(tmp_pa
         rec = walker.step()
     assert rec.failed and not rec.accepted and walker.state.energy == e0
     assert walker.db.count() == minima0 and walker.lowest_energy() == e0
+    # Not a minimum, but its rim is kept apart for the SSW-NN loop: the last structure on the
+    # quench's way in that passed the check (here the real quench's last checked point), with
+    # its own closest contact (at or above the floor) and the caught one's, Li–Cl 0.3 Å /
+    # (0.5 × (1.28 + 1.02) Å).
+    (hole,) = walker.db.holes()
+    assert (hole.seed, hole.step) == (1, 1) and hole.contact_ratio >= 1.0
+    assert hole.caught_ratio == pytest.approx(0.3 / 1.15, abs=1e-3)
+    assert contact_ratio(hole.toatoms()) == pytest.approx(hole.contact_ratio)
     collapse["on"] = False
     assert not walker.step().failed
     walker.close()
+    # Offered for labelling with the minima, as a structure the input checks (and so the learn
+    # loop's physical filter) accept; a stricter limit than its ratio leaves it out.
+    frames = labelling_frames(MinimaDB(tmp_path / "h.db"))
+    (kept,) = [f for f in frames if f.info["config_type"] == "ssw_hole"]
+    assert kept.info["caught_ratio"] == pytest.approx(hole.caught_ratio) and kept.calc is None
+    assert physical(kept)
+    assert [f.info["config_type"] for f in frames].count("ssw_minimum") == MinimaDB(tmp_path / "h.db").count()
+    strict = labelling_frames(MinimaDB(tmp_path / "h.db"), hole_min_ratio=hole.contact_ratio + 0.01)
+    assert "ssw_hole" not in [f.info["config_type"] for f in strict]
+    # Merged once per (seed, step), like walk points: a second merge copies nothing.
+    assert merge_minima(MinimaDB(tmp_path / "m.db"), [MinimaDB(tmp_path / "h.db")]).holes == 1
+    assert merge_minima(MinimaDB(tmp_path / "m.db"), [MinimaDB(tmp_path / "h.db")]).holes == 0
+    assert len(MinimaDB(tmp_path / "m.db").holes()) == 1
+    # store_holes=False: rejected all the same, nothing kept.
+    quiet = SSWWalker(_start(), toy_licl_potential(), tmp_path / "q.db",
+                      SSWParameters(n_gaussians=3, store_holes=False), seed=1)
+    collapse["on"] = True
+    with pytest.warns(LizrclWarning):
+        assert quiet.step().failed
+    assert quiet.db.holes() == []
+    quiet.close()
     # Off, the same hole is taken at face value (the old behaviour, for studying holes).
     off = SSWWalker(_start(), toy_licl_potential(), tmp_path / "o.db",
                     SSWParameters(n_gaussians=3, reject_close_contacts=False), seed=1)
     collapse["on"] = True
     rec = off.step()
-    assert not rec.failed and rec.accepted and off.lowest_energy() == -1e9
+    assert not rec.failed and rec.accepted and off.lowest_energy() == -1e9 and off.db.holes() == []
     off.close()
     # The check the quench runs every 10 calls (so a structure sliding into a hole stops there,
     # not after quench_max_iter): a Li 0.2 Å from a Cl fails it, naming the pair.

@@ -18,12 +18,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", default="cif", choices=("cif", "extxyz", "vasp"), help="export format")
     parser.add_argument("--outdir", default="minima", help="folder for --export (default ./minima)")
     parser.add_argument("--for-labelling", metavar="FILE",
-                        help="write minima and walk points as extxyz frames for lizrcl label")
+                        help="write minima, walk points and holes of the potential as extxyz frames for lizrcl label")
     parser.add_argument("--window", type=float, default=0.5,
                         help="energy window above the global minimum for --for-labelling, eV/atom (default 0.5)")
     parser.add_argument("--max-walk-points", type=int, help="at most this many walk points (random, --seed)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the walk-point choice (default 0)")
-    parser.add_argument("--minima-only", action="store_true", help="no walk points in --for-labelling")
+    parser.add_argument("--minima-only", action="store_true", help="no walk points or holes in --for-labelling")
     parser.set_defaults(handler=_minima)
 
 
@@ -38,15 +38,18 @@ def _minima(args: argparse.Namespace) -> int:
 
         rep = merge_minima(db, [MinimaDB(src) for src in args.merge])
         print(f"merged {rep.sources} databases: {rep.minima_read} minima read, {rep.new_minima} new in {args.db}, "
-              f"{rep.walk_points} walk points copied")
+              f"{rep.walk_points} walk points and {rep.holes} holes copied")
     table = minima_table(db, args.formula)
-    print(f"{args.db}: {len(table)} distinct minima")
+    holes = db.holes()
+    print(f"{args.db}: {len(table)} distinct minima"
+          + (f"; {len(holes)} holes of the potential kept for labelling (kind=hole)" if holes else ""))
     print(format_table(table, args.top))
     if args.export:
         paths = export_minima(db, args.export, args.outdir, args.format, args.formula)
         print(f"wrote {len(paths)} structures to {args.outdir}")
     if args.for_labelling:
-        frames = labelling_frames(db, args.window, args.max_walk_points, args.seed, not args.minima_only)
+        frames = labelling_frames(db, args.window, args.max_walk_points, args.seed, not args.minima_only,
+                                  include_holes=not args.minima_only)
         write_atoms_atomic(args.for_labelling, frames, format="extxyz")
         print(f"wrote {len(frames)} frames to {args.for_labelling}")
     return 0

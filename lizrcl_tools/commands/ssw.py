@@ -46,6 +46,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "each (default 0: measured not to pay on the toy benchmark; 2 is LASP-like)")
     parser.add_argument("--adapt-window", type=int, help="steps of each move (climb, kick) whose new minima per "
                         "force call set the kick chance (default 8; 0: climbs only)")
+    parser.add_argument("--swap-moves", action=argparse.BooleanOptionalAction, default=None,
+                        help="swaps in the adapted move mix: two atoms of different elements exchange places, "
+                        "then the quench (undoes antisite mixing, e.g. Li/Zr; default on)")
+    parser.add_argument("--swap-pairs", nargs="+", metavar="A-B",
+                        help="element pairs a swap may exchange, e.g. Li-Zr (default: every unlike pair)")
+    parser.add_argument("--swap-candidates", type=int,
+                        help="exchanges drawn per swap; each costs one single point and the lowest is quenched "
+                        "(default 1: no call)")
     parser.add_argument("--max-force-calls", type=int,
                         help="hard budget on the walk's force calls (start quench included): the walk stops "
                         "inside a step rather than pass it; the cut step is redone on resume")
@@ -158,7 +166,8 @@ def _params_of(args: argparse.Namespace):  # noqa: ANN202 - SSWParameters
         SSWParameters(relax_cell=not args.fixed_cell), n_gaussians=args.ng, ds_atom=args.ds_atom,
         ds_cell=args.ds_cell, temperature_K=args.temperature, pressure_GPa=args.pressure,
         force_tol=args.force_tol, stress_tol_GPa=args.stress_tol, bias_relax_steps=args.bias_relax_steps,
-        dimer_rotations=args.dimer_rotations, adapt_window=args.adapt_window)
+        dimer_rotations=args.dimer_rotations, adapt_window=args.adapt_window, swap_moves=args.swap_moves,
+        swap_pairs=tuple(args.swap_pairs) if args.swap_pairs else None, swap_candidates=args.swap_candidates)
 
 
 def _walkers(args: argparse.Namespace) -> int:

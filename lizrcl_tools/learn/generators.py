@@ -203,7 +203,8 @@ def teacher_md_starts(structures: Sequence[str], seed: int, max_strain: float = 
 def ssw_minima(databases: Sequence[str], window_eV_atom: float, max_walk_points: int, seed: int) -> list[Atoms]:
     """Minima and walk points within ``window_eV_atom`` (eV/atom) of each database's lowest
     minimum per formula, at most ``max_walk_points`` walk points per database (seeded choice).
-    config_type ``ssw_minimum`` / ``ssw_walk``, as :func:`lizrcl_tools.ssw.export.labelling_frames`."""
+    config_type ``ssw_minimum`` / ``ssw_walk``, and the walks' holes of the potential as
+    ``ssw_hole``, as :func:`lizrcl_tools.ssw.export.labelling_frames`."""
     from pathlib import Path
 
     from lizrcl_tools.ssw.database import MinimaDB

@@ -11,6 +11,12 @@ visit, so a step redone after a crash is not counted twice).
 ``kind="walk"``: an intermediate point of a walk (end of a biased relaxation), kept as
 training-data candidates: ``seed``, ``step``, ``point``, ``e_per_atom``.
 
+``kind="hole"``: where a quench slid into a hole of the potential (two atoms closer than the
+contact floor, ``SSWParameters.reject_close_contacts``), the last structure on the way in that
+passed the check: the potential already runs downhill there, so that is where it most needs
+teacher labels. Keys ``seed``, ``step``, ``potential``, ``contact_ratio`` (its closest contact /
+that pair's floor), ``caught_ratio`` (the same for the structure that failed); no energy.
+
 Duplicates: a new minimum is the same as a stored one with the same formula when
 ``|ΔE| < energy_tol`` (eV/atom) and the fingerprint cosine distance is below ``fp_tol``.
 
@@ -21,7 +27,7 @@ atomic unit across processes, so every write holds an exclusive ``fcntl`` lock o
 Schema marker and foreign files: a lizrcl minima database carries a table ``lizrcl_schema``
 (``name = "lizrcl-minima"``, ``version``) next to ASE's tables. An existing file is checked
 when a :class:`MinimaDB` is made: a file that is not SQLite, an SQLite file of something else,
-or an ASE database whose rows are not SSW minima/walk points is a
+or an ASE database whose rows are not SSW minima/walk points/holes is a
 :class:`~lizrcl_tools.errors.ParseError` naming the file and what was expected. A database
 written before the marker existed (ASE tables, only ``kind=minimum``/``walk`` rows) is read as
 it is and gets the marker on its next write. Reading (:meth:`MinimaDB.minima`, ``lizrcl
@@ -86,7 +92,7 @@ def check_minima_file(path: str | Path) -> bool:
         The file does not exist.
     ParseError
         Not an SQLite file, an SQLite file without lizrcl's or ASE's tables, an ASE database
-        holding rows that are not SSW minima or walk points, or a newer schema version.
+        holding rows that are not SSW minima, walk points or holes, or a newer schema version.
     """
     path = Path(path)
     if not path.is_file():
@@ -116,14 +122,14 @@ def check_minima_file(path: str | Path) -> bool:
                                        f"{_EXPECTED})")
             n_rows = con.execute("SELECT COUNT(*) FROM systems").fetchone()[0]
             n_ssw = con.execute("SELECT COUNT(*) FROM text_key_values WHERE key='kind' "
-                                "AND value IN ('minimum', 'walk')").fetchone()[0]
+                                "AND value IN ('minimum', 'walk', 'hole')").fetchone()[0]
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
         raise ParseError(path, f"unreadable as SQLite ({exc}; {_EXPECTED})") from exc
     if n_ssw != n_rows:
         raise ParseError(path, f"an ASE database, but {n_rows - n_ssw} of its {n_rows} rows are not "
-                               f"SSW minima or walk points ({_EXPECTED})")
+                               f"SSW minima, walk points or holes ({_EXPECTED})")
     return False
 
 
@@ -268,6 +274,34 @@ class MinimaDB:
                     step=int(step),
                     point=point,
                 )
+
+    def add_hole(self, atoms: Atoms, *, seed: int, step: int, potential: str = "",
+                 contact_ratio: float = float("nan"), caught_ratio: float = float("nan")) -> bool:
+        """Store the rim of a hole of the potential the walk fell into (``kind=hole``).
+
+        ``atoms``: the last structure on the way in that passed the contact check;
+        ``contact_ratio``: its closest contact / that pair's floor (≥ 1 for a rim);
+        ``caught_ratio``: the same for the structure that failed the check (< 1). One hole
+        per (seed, step): a step redone on resume does not store it twice.
+
+        Returns
+        -------
+        bool
+            Whether it was stored (False: that step's hole was already there).
+        """
+        atoms = atoms.copy()
+        atoms.calc = None
+        with self._locked() as db:
+            if db.count(kind="hole", seed=int(seed), step=int(step)):
+                return False
+            db.write(atoms, kind="hole", formula_e=atoms.get_chemical_formula(mode="metal", empirical=True),
+                     seed=int(seed), step=int(step), potential=str(potential), contact_ratio=float(contact_ratio),
+                     caught_ratio=float(caught_ratio))
+        return True
+
+    def holes(self) -> list:
+        """All hole rows (structures rejected for too close contacts), oldest first."""
+        return list(self._read().select(kind="hole")) if self.path.exists() else []
 
     def minima(self, formula: str | None = None) -> list:
         """All minimum rows (ase.db rows), lowest energy per atom first."""

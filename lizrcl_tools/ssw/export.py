@@ -3,8 +3,10 @@
 Energies in the table are per atom, relative to the lowest minimum of the same formula
 (eV/atom). ``labelling_frames`` gives the SSW-NN loop its new training candidates: every
 minimum and every intermediate walk point within an energy window above the global minimum,
-optionally thinned by a seeded random choice. Each frame carries ``config_type``
-(``ssw_minimum`` / ``ssw_walk``), ``source`` (``<db>:<row id>``) and the walking potential's
+optionally thinned by a seeded random choice, and the rim of every hole of the walking
+potential (the last structure on a quench's way into it that passed the contact check): there
+the potential already runs downhill into the hole, so that is where it most needs labels. Each frame carries ``config_type``
+(``ssw_minimum`` / ``ssw_walk`` / ``ssw_hole``), ``source`` (``<db>:<row id>``) and the walking potential's
 energy ``ssw_energy`` (eV) in ``atoms.info`` — not ``REF_*``, which only reference labels use.
 """
 
@@ -20,6 +22,11 @@ from lizrcl_tools import keys
 from lizrcl_tools.errors import SetupError
 from lizrcl_tools.fileio import write_atoms_atomic
 from lizrcl_tools.ssw.database import MinimaDB
+
+HOLE_MIN_RATIO = 1.0
+"""Holes whose stored structure has its closest contact below this fraction of the contact floor
+are not offered for labelling (1: only structures that pass the input checks, as the learn loop's
+physical filter requires; a rim fails only when the quench's first checked point already did)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,8 @@ def labelling_frames(
     max_walk_points: int | None = None,
     seed: int = 0,
     include_walk: bool = True,
+    include_holes: bool = True,
+    hole_min_ratio: float = HOLE_MIN_RATIO,
 ) -> list[Atoms]:
     """Minima and intermediate walk points within ``window_eV_atom`` of the global minimum.
 
@@ -116,6 +125,11 @@ def labelling_frames(
         Seed of that choice (recorded as ``ssw_select_seed`` in each frame).
     include_walk : bool
         Add walk points (else minima only).
+    include_holes : bool
+        Add the holes' rims (``ssw_hole``, with ``contact_ratio`` and ``caught_ratio`` in
+        ``info``; no energy window: the walking potential's energy is what is wrong there).
+    hole_min_ratio : float
+        Leave out holes whose stored closest contact is below this fraction of its floor.
 
     Returns
     -------
@@ -145,4 +159,12 @@ def labelling_frames(
             pick = np.sort(np.random.default_rng(seed).choice(len(walk), max_walk_points, replace=False))
             walk = [walk[i] for i in pick]
         frames += [frame(r, "ssw_walk") for r in walk]
+    if include_holes:
+        for r in db.holes():
+            if r.get("contact_ratio", 0.0) >= hole_min_ratio:
+                atoms = r.toatoms()
+                atoms.info.update({keys.CONFIG_TYPE: "ssw_hole", keys.SOURCE: f"{db.path}:{r.id}",
+                                   "contact_ratio": float(r.contact_ratio),
+                                   "caught_ratio": float(r.get("caught_ratio", float("nan"))), "ssw_select_seed": seed})
+                frames.append(atoms)
     return frames

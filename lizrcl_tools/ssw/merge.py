@@ -34,16 +34,19 @@ class MergeReport:
         Minima that were not in the target before.
     walk_points : int
         Walk points copied (a step's points are copied only if that (seed, step) has none yet).
+    holes : int
+        Hole structures copied (likewise once per (seed, step)).
     """
 
     sources: int
     minima_read: int
     new_minima: int
     walk_points: int
+    holes: int = 0
 
 
 def merge_minima(target: MinimaDB, sources: Iterable[MinimaDB]) -> MergeReport:
-    """Add every minimum (with all its visits) and walk point of ``sources`` to ``target``.
+    """Add every minimum (with all its visits), walk point and hole of ``sources`` to ``target``.
 
     Parameters
     ----------
@@ -56,7 +59,7 @@ def merge_minima(target: MinimaDB, sources: Iterable[MinimaDB]) -> MergeReport:
     -------
     MergeReport
     """
-    n_src = n_read = n_new = n_walk = 0
+    n_src = n_read = n_new = n_walk = n_holes = 0
     for src in sources:
         if src.path.resolve() == target.path.resolve():
             raise SetupError(f"{src.path}: cannot merge a database into itself")
@@ -84,4 +87,9 @@ def merge_minima(target: MinimaDB, sources: Iterable[MinimaDB]) -> MergeReport:
             frames = [(r.toatoms(), float(r.energy)) for r in rows]
             target.add_walk_points(frames, seed=seed, step=step)
             n_walk += len(frames)
-    return MergeReport(n_src, n_read, n_new, n_walk)
+        for row in src.holes():
+            n_holes += target.add_hole(row.toatoms(), seed=int(row.seed), step=int(row.step),
+                                       potential=row.get("potential", ""),
+                                       contact_ratio=float(row.get("contact_ratio", float("nan"))),
+                                       caught_ratio=float(row.get("caught_ratio", float("nan"))))
+    return MergeReport(n_src, n_read, n_new, n_walk, n_holes)

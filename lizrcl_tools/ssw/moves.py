@@ -1,4 +1,4 @@
-"""Which move leaves the current minimum: a Gaussian climb or a cheap kick, adapted to their yield.
+"""Which move leaves the current minimum: a Gaussian climb, a cheap kick or a swap, adapted to their yield.
 
 A climb (:func:`~.climb.climb`) costs ~100–200 force calls on tens of atoms and moves the cell
 collectively (what gets a walk out of a deep metastable minimum, e.g. wurtzite → rocksalt); a
@@ -15,11 +15,17 @@ lucky step does not decide. The floor keeps both moves alive, so the walk can st
 of a basin that kicks no longer leave. The chance is a function of the recorded history only
 (:class:`~.checkpoint.StepRecord` ``move``, ``new_minimum``, ``force_calls``), so a resumed walk
 makes the same choices as an uninterrupted one.
+
+With ``swap_moves`` (and ``adapt_window`` > 0) a third move (:mod:`~.swap`, two atoms of different elements exchanged)
+joins the mix: each move's chance is its yield's share, raised to at least ``adapt_floor`` and
+the three renormalised.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import numpy as np
 
 from lizrcl_tools.ssw.checkpoint import StepRecord
 from lizrcl_tools.ssw.parameters import SSWParameters
@@ -44,9 +50,9 @@ def move_yields(history: Sequence[StepRecord], window: int, downhill: bool = Fal
     Returns
     -------
     dict
-        ``{"climb": y, "kick": y}``, each ``(new + 1) / (calls + ADAPT_PRIOR_CALLS)``, 1/call.
+        ``{"climb": y, "kick": y, "swap": y}``, each ``(new + 1) / (calls + ADAPT_PRIOR_CALLS)``, 1/call.
     """
-    spent: dict[str, list[tuple[int, int]]] = {"climb": [], "kick": []}
+    spent: dict[str, list[tuple[int, int]]] = {"climb": [], "kick": [], "swap": []}
     current = history[0].energy if history else 0.0
     for before, rec in zip(history, history[1:]):
         found = rec.new_minimum and (not downhill or rec.energy < current)
@@ -71,3 +77,32 @@ def kick_chance(history: Sequence[StepRecord], params: SSWParameters) -> float:
     y = move_yields(history, params.adapt_window, params.adapt_downhill)
     chance = y["kick"] / (y["kick"] + y["climb"])
     return min(max(chance, params.adapt_floor), 1.0 - params.adapt_floor)
+
+
+def move_chances(history: Sequence[StepRecord], params: SSWParameters) -> dict[str, float]:
+    """Chance of each move for the next step (they sum to 1; module docstring)."""
+    if not params.swap_moves or params.adapt_window <= 0:
+        k = kick_chance(history, params)
+        return {"climb": 1.0 - k, "kick": k, "swap": 0.0}
+    y = move_yields(history, params.adapt_window, params.adapt_downhill)
+    total = sum(y.values())
+    floored = {m: max(v / total, params.adapt_floor) for m, v in y.items()}
+    norm = sum(floored.values())
+    return {m: v / norm for m, v in floored.items()}
+
+
+def choose_move(history: Sequence[StepRecord], params: SSWParameters, rng: np.random.Generator) -> str:
+    """Draw the next step's move (``climb``, ``kick`` or ``swap``) from :func:`move_chances`.
+
+    One uniform number is drawn whenever a move other than the climb is possible, none for a
+    pure-SSW walk, so walks without swaps keep the random stream they always had.
+    """
+    if not params.swap_moves or params.adapt_window <= 0:
+        chance = kick_chance(history, params)
+        drawn = (chance > 0 or params.adapt_window > 0) and rng.random() < chance
+        return "kick" if drawn else "climb"
+    chances = move_chances(history, params)
+    u = rng.random()
+    if u < chances["kick"]:
+        return "kick"
+    return "swap" if u < chances["kick"] + chances["swap"] else "climb"

@@ -89,6 +89,21 @@ class SSWParameters:
         minimum (False).
     adapt_floor : float
         Least chance of either move when adapting (0.1): climbs never stop.
+    swap_moves : bool
+        Add a third move to the adapted mix: two atoms of different elements exchange places,
+        then the quench (:mod:`~.swap`). With ``adapt_window`` 0 (a fixed mix of climbs and
+        ``kick_probability`` kicks) there are no swaps. Default True: on tuning seeds
+        100–123 of random 24- and 48-atom LiCl cells (toy potential, 3,000 calls) 34 of 48 runs
+        reached rocksalt with swaps, 26 without (README).
+    swap_bias : bool
+        Draw the swapped atoms with weight 1 + like neighbours in their first shell, so atoms in
+        the wrong chemical environment move first (True; False: uniformly).
+    swap_candidates : int
+        Exchanges drawn per swap move; each costs a single point and the lowest goes to the
+        quench (1: no call).
+    swap_pairs : tuple of str
+        Element pairs a swap may exchange, written ``"A-B"`` (e.g. ``("Li-Zr",)``); empty: every
+        pair of different elements.
     store_walk_points : bool
         Keep the climb's intermediate structures in the database (True).
     reject_close_contacts : bool
@@ -96,6 +111,9 @@ class SSWParameters:
         (:data:`~lizrcl_tools.structures.checks.MIN_DISTANCE_FACTOR`; Li–Cl 1.15, Zr–Cl 1.39 Å):
         a hole of the potential, not a structure (True). A machine-learned potential can have
         holes where it saw no data; a walk that accepted one would stay in it for good.
+    store_holes : bool
+        Keep each rejected hole's structure in the database (``kind=hole``), so the SSW-NN loop
+        can have the teacher label exactly where the potential failed (True).
     """
 
     n_gaussians: int = 10
@@ -128,23 +146,64 @@ class SSWParameters:
     adapt_window: int = 8
     adapt_downhill: bool = False
     adapt_floor: float = 0.1
+    swap_moves: bool = True
+    swap_bias: bool = True
+    swap_candidates: int = 1
+    swap_pairs: tuple[str, ...] = ()
     store_walk_points: bool = True
     reject_close_contacts: bool = True
+    store_holes: bool = True
 
     def __post_init__(self) -> None:
         if (self.n_gaussians < 1 or self.ds_atom <= 0 or self.ds_cell <= 0 or self.temperature_K < 0
-                or self.adapt_window < 0 or not 0 <= self.adapt_floor <= 0.5):
+                or self.adapt_window < 0 or self.swap_candidates < 1 or not 0 <= self.adapt_floor <= 0.5):
             raise SetupError(f"invalid SSW parameters: {self}")
+        # A checkpoint's JSON gives a list; keep the frozen dataclass hashable and equal to the original.
+        object.__setattr__(self, "swap_pairs", tuple(self.swap_pairs))
 
     @classmethod
     def from_dict(cls, data: dict) -> "SSWParameters":
-        """Parameters from a dict; unknown keys are an error naming them."""
+        """Parameters from a checkpoint's dict; unknown keys are an error naming them.
+
+        A dict without ``swap_moves`` was written before swaps existed: it reads as
+        ``swap_moves=False``, so a resumed old walk makes the moves it would have made.
+        """
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise SetupError(f"unknown SSW parameters: {', '.join(sorted(unknown))}")
-        return cls(**data)
+        return cls(**{"swap_moves": False, **data})
 
 
 def with_overrides(params: SSWParameters, **changes) -> SSWParameters:
     """Copy of ``params`` with the non-None ``changes`` applied (for CLI options)."""
     return replace(params, **{k: v for k, v in changes.items() if v is not None})
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``["KEY=VALUE", ...]`` as typed :class:`SSWParameters` overrides (scripts' ``--ssw`` option).
+
+    Booleans read 1/true/yes as True; tuples are comma-separated (``swap_pairs=Li-Zr,Zr-Cl``).
+
+    Raises
+    ------
+    SetupError
+        An item without ``=``, an unknown key, or a value of the wrong type, naming it.
+    """
+    defaults = SSWParameters()
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in SSWParameters.__dataclass_fields__:
+            raise SetupError(f"SSW override {item!r}: expected KEY=VALUE with KEY one of "
+                             f"{', '.join(SSWParameters.__dataclass_fields__)}")
+        kind = type(getattr(defaults, key))
+        try:
+            if kind is bool:
+                out[key] = value.lower() in ("1", "true", "yes")
+            elif kind is tuple:
+                out[key] = tuple(v for v in value.split(",") if v)
+            else:
+                out[key] = kind(value)
+        except ValueError as exc:
+            raise SetupError(f"SSW override {item!r}: {key} takes a value of type {kind.__name__}") from exc
+    return out

@@ -12,8 +12,9 @@ from collections.abc import Iterable
 
 from lizrcl_tools.ssw.checkpoint import StepRecord
 
-PHASES = ("start quench", "direction", "dimer", "gaussians", "quench", "metropolis", "cut steps")
-"""Display order; ``gaussians`` sums all ``gaussian_k`` entries (trial point + biased relaxation)."""
+PHASES = ("start quench", "direction", "dimer", "gaussians", "kick", "swap", "quench", "metropolis", "cut steps")
+"""Display order; ``gaussians`` sums all ``gaussian_k`` entries (trial point + biased relaxation);
+``swap`` holds the single points of swap candidates (``swap_candidates`` > 1)."""
 
 
 def summarize_profile(history: Iterable[StepRecord], force_calls: int | None = None) -> dict:
@@ -32,8 +33,8 @@ def summarize_profile(history: Iterable[StepRecord], force_calls: int | None = N
     dict
         ``{"steps": n, "force_calls": total, "phases": {phase: calls}, "per_gaussian":
         {k: calls}, "moves": {move: {"steps", "calls", "new"}}}`` (``moves``: completed steps,
-        their force calls and new minima by the move that left the minimum, ``climb`` or
-        ``kick``; its calls sum to the steps' calls); ``phases`` sums to ``force_calls`` (records without a profile, written
+        their force calls and new minima by the move that left the minimum, ``climb``,
+        ``kick`` or ``swap``; its calls sum to the steps' calls); ``phases`` sums to ``force_calls`` (records without a profile, written
         by an older lizrcl, and calls of steps cut by a budget are under ``cut steps``).
     """
     phases: Counter[str] = Counter()

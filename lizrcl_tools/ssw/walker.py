@@ -57,11 +57,37 @@ from lizrcl_tools.ssw.checkpoint import CHECKPOINT_VERSION, StepRecord, read_che
 from lizrcl_tools.ssw.climb import climb, kick, quench
 from lizrcl_tools.ssw.database import MinimaDB
 from lizrcl_tools.potential.lammps_engine import BudgetExhausted, LammpsEngine, reduce_tilt, to_lammps_frame
-from lizrcl_tools.ssw.moves import kick_chance
+from lizrcl_tools.ssw.moves import choose_move
 from lizrcl_tools.ssw.parameters import SSWParameters, with_overrides
-from lizrcl_tools.structures.checks import check_min_distance
+from lizrcl_tools.ssw.swap import allowed_pairs, swap
+from lizrcl_tools.structures.checks import check_min_distance, contact_ratio
 
-__all__ = ["CHECKPOINT_VERSION", "BudgetExhausted", "SSWParameters", "SSWWalker", "StepRecord", "with_overrides"]
+__all__ = ["CHECKPOINT_VERSION", "BudgetExhausted", "HoleOfPotential", "SSWParameters", "SSWWalker", "StepRecord",
+           "with_overrides"]
+
+
+class HoleOfPotential(RunFailed):
+    """A relaxation ended in, or was sliding into, a hole of the potential (two atoms closer than
+    the contact floor). ``atoms``: the structure where it was caught; ``rim``: the last one on the
+    way in that passed the check (the relaxation's start when none was checked before)."""
+
+    def __init__(self, message: str, atoms: Atoms, rim: Atoms | None = None) -> None:
+        super().__init__(message)
+        self.atoms = atoms
+        self.rim = rim
+
+
+class _ContactGuard:
+    """``check(cell, positions)`` for a relaxation: the walker's contact check, remembering the
+    last structure that passed it (the rim of a hole, where the teacher's labels are wanted)."""
+
+    def __init__(self, walker: "SSWWalker", what: str, cell: np.ndarray, pos: np.ndarray) -> None:
+        self.walker, self.what = walker, what
+        self.last = (np.array(cell, dtype=float), np.array(pos, dtype=float))
+
+    def __call__(self, cell: np.ndarray, pos: np.ndarray) -> None:
+        self.walker._check_contacts(cell, pos, self.what, rim=self.last)
+        self.last = (np.array(cell, dtype=float), np.array(pos, dtype=float))
 
 
 @dataclass
@@ -109,6 +135,8 @@ class SSWWalker:
         self.symbols = atoms.get_chemical_symbols()
         self.masses = atoms.get_masses()
         self.rng = np.random.default_rng(self.seed)
+        if self.params.swap_moves:
+            allowed_pairs(self.symbols, self.params.swap_pairs)  # a bad pair fails here, not at the first swap
         if _state is not None:
             self.rng.bit_generator.state = _state["rng_state"]
             cell, pos = np.array(_state["cell"]), np.array(_state["positions"])
@@ -210,16 +238,19 @@ class SSWWalker:
         frac = np.linalg.solve(h.T, np.asarray(pos).T).T % 1.0
         return h, frac @ h
 
-    def _check_contacts(self, cell: np.ndarray, pos: np.ndarray, what: str) -> None:
-        """RunFailed when ``what`` ended with two atoms closer than the contact floor (a hole of
-        the potential); the caller rejects the step (``SSWParameters.reject_close_contacts``)."""
+    def _check_contacts(self, cell: np.ndarray, pos: np.ndarray, what: str,
+                        rim: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """:class:`HoleOfPotential` when ``what`` ended with two atoms closer than the contact floor
+        (a hole of the potential); the caller rejects the step (``SSWParameters.reject_close_contacts``)."""
         if not self.params.reject_close_contacts:
             return
+        atoms = self._atoms(cell, pos)
         try:
-            check_min_distance(self._atoms(cell, pos), what,
+            check_min_distance(atoms, what,
                                remedy="The step is rejected; reject_close_contacts=False keeps such minima.")
         except SetupError as exc:
-            raise RunFailed(f"unphysical minimum, a hole of the potential {self.spec.name}: {exc}") from exc
+            raise HoleOfPotential(f"unphysical minimum, a hole of the potential {self.spec.name}: {exc}",
+                                  atoms, None if rim is None else self._atoms(*rim)) from exc
 
     def _enthalpy(self, energy: float, cell: np.ndarray) -> float:
         return energy + self.params.pressure_GPa * GPa * abs(np.linalg.det(cell))
@@ -231,8 +262,9 @@ class SSWWalker:
         A LAMMPS failure inside the step (e.g. atoms pushed on top of each other), or a quench
         that ends in a hole of the potential (two atoms closer than the contact floor,
         ``reject_close_contacts``), makes it a rejected step with ``failed=True`` and a
-        :class:`LizrclWarning`, and nothing of it enters the database; the walk goes on from the
-        current minimum, so a resumed walk does not stop at the same step again.
+        :class:`LizrclWarning`, and no minimum or walk point of it enters the database (a hole's
+        structure is kept as ``kind=hole`` with ``store_holes``, for labelling); the walk goes
+        on from the current minimum, so a resumed walk does not stop at the same step again.
 
         Raises
         ------
@@ -246,22 +278,22 @@ class SSWWalker:
         step = s.step + 1
         rng_start = self.rng.bit_generator.state
         eng.calls_by_phase.clear()
-        # Draw only when kicks are on, so pure-SSW random streams stay as they were.
-        chance = kick_chance(s.history, p)
-        move = "kick" if (chance > 0 or p.adapt_window > 0) and self.rng.random() < chance else "climb"
+        move = choose_move(s.history, p, self.rng)
         try:
-            if move == "kick":
+            if move == "swap":
+                climbed = swap(eng, p, self.rng, self.symbols, s.cell, s.positions)
+            elif move == "kick":
                 origin = s.positions if s.kick_origin is None else s.kick_origin @ s.cell
                 climbed = kick(eng, p, self.rng, s.cell, origin)
             else:
                 climbed = climb(eng, p, self.rng, self.masses, s.cell, s.positions)
             # Checked during the quench too: a structure sliding into a hole would otherwise spend
             # the whole quench_max_iter there (1,000 calls, seen with the shipped model).
-            quenched = quench(eng, p, climbed.cell, climbed.positions,
-                              check=lambda h, x: self._check_contacts(h, x, f"step {step}'s quench"))
+            guard = _ContactGuard(self, f"step {step}'s quench", climbed.cell, climbed.positions)
+            quenched = quench(eng, p, climbed.cell, climbed.positions, check=guard)
             energy = quenched.evaluation.energy
             cell, pos = self._wrapped(quenched.cell, quenched.positions)
-            self._check_contacts(cell, pos, f"step {step}'s quench")
+            self._check_contacts(cell, pos, f"step {step}'s quench", rim=guard.last)
         except BudgetExhausted:
             self.rng.bit_generator.state = rng_start
             s.force_calls = eng.force_calls
@@ -270,6 +302,10 @@ class SSWWalker:
         except RunFailed as exc:
             warnings.warn(f"SSW step {step} (seed {self.seed}) failed and counts as rejected: {exc}",
                           LizrclWarning, stacklevel=2)
+            if isinstance(exc, HoleOfPotential) and p.store_holes:
+                kept = exc.rim if exc.rim is not None else exc.atoms
+                self.db.add_hole(kept, seed=self.seed, step=step, potential=self.spec.name,
+                                 contact_ratio=contact_ratio(kept), caught_ratio=contact_ratio(exc.atoms))
             eng.set_bias(None)
             self.rng.random()  # the draw a completed step makes, so seeds stay comparable
             s.step = step

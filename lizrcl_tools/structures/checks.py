@@ -280,6 +280,15 @@ def _close_pairs(atoms: Atoms, cutoff: float):
     return neighbor_list("ijdS", atoms, cutoff)
 
 
+def contact_ratio(atoms: Atoms) -> float:
+    """Closest contact relative to its floor: min over element pairs of shortest distance / the
+    default per-pair minimum (:data:`MIN_DISTANCE_FACTOR` × covalent radii); below 1 the
+    structure fails :func:`check_min_distance` (inf when no pair is within 4 Å)."""
+    table = input_min_distances(atoms.get_chemical_symbols())
+    return min((d / table[pair] for pair, d in min_pair_distances(atoms).items() if table.get(pair, 0) > 0),
+               default=float("inf"))
+
+
 def check_min_distance(
     atoms: Atoms,
     where: str = "structure",

@@ -1,0 +1,178 @@
+"""The swap move of SSW: which atoms it exchanges, what it keeps, and its place in the move mix."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from lizrcl_tools.errors import SetupError
+from lizrcl_tools.potential.lammps_engine import LammpsEngine, to_lammps_frame
+from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
+from lizrcl_tools.ssw.checkpoint import StepRecord
+from lizrcl_tools.ssw.moves import ADAPT_PRIOR_CALLS, choose_move, move_chances
+from lizrcl_tools.ssw.parameters import parse_overrides
+from lizrcl_tools.ssw.swap import allowed_pairs, like_neighbours, swap
+from lizrcl_tools.ssw.toy import ROCKSALT_A, toy_licl_potential
+
+
+def _rocksalt_with_antisite_pair():
+    """64-atom rocksalt LiCl in the LAMMPS frame, then a Li and a Cl that are not neighbours exchanged."""
+    atoms = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True).repeat((2, 2, 2))
+    cell, pos, _ = to_lammps_frame(atoms.cell[:], atoms.positions)
+    sym = atoms.get_chemical_symbols()
+    li = sym.index("Li")
+    d = atoms.get_distances(li, range(len(atoms)), mic=True)
+    cl = next(k for k in np.argsort(d)[::-1] if sym[k] == "Cl")  # the farthest Cl: not a neighbour
+    defect = pos.copy()
+    defect[[li, cl]] = pos[[cl, li]]
+    return sym, cell, pos, defect, (li, cl)
+
+
+def test_like_neighbours_count_the_own_element_in_the_first_shell():
+    sym, cell, perfect, defect, (li, cl) = _rocksalt_with_antisite_pair()
+    # Rocksalt: every ion's six nearest neighbours are of the other element.
+    assert like_neighbours(sym, cell, perfect).tolist() == [0] * len(sym)
+    # A Li on a Cl site sits among six Li sites (all still Li), and the Cl on the Li site among
+    # six Cl; their neighbours each gain one like neighbour (the intruder) and lose nothing else.
+    counts = like_neighbours(sym, cell, defect)
+    assert counts[li] == 6 and counts[cl] == 6
+    assert sorted(counts.tolist()).count(1) == 12 and counts.sum() == 24
+
+
+def test_allowed_pairs_default_to_every_unlike_pair_and_bad_ones_are_named():
+    sym = ["Li", "Li", "Zr", "Cl", "Cl"]
+    assert allowed_pairs(sym, ()) == {frozenset(p) for p in (("Li", "Zr"), ("Li", "Cl"), ("Zr", "Cl"))}
+    assert allowed_pairs(sym, ("Zr-Li",)) == {frozenset(("Li", "Zr"))}
+    for bad in ("Li-Li", "Li-Na", "LiZr"):
+        with pytest.raises(SetupError, match="swap pair"):
+            allowed_pairs(sym, (bad,))
+    with pytest.raises(SetupError, match="two elements"):
+        allowed_pairs(["Cl", "Cl"], ())
+
+
+@pytest.mark.lammps
+def test_a_swap_exchanges_two_unlike_atoms_and_the_best_candidate_heals_an_antisite_pair():
+    sym, cell, perfect, defect, (li, cl) = _rocksalt_with_antisite_pair()
+    engine = LammpsEngine(toy_licl_potential(), sym, cell, defect)
+    try:
+        e_perfect = engine.evaluate(cell, perfect).energy
+        rng = np.random.default_rng(3)
+        for _ in range(20):
+            moved = swap(engine, SSWParameters(swap_moves=True), rng, sym, cell, defect).positions
+            changed = np.flatnonzero(np.abs(moved - defect).max(axis=1) > 0)
+            # Exactly two atoms of different elements traded places; nothing else moved.
+            assert len(changed) == 2 and sym[changed[0]] != sym[changed[1]]
+            assert np.allclose(moved[changed], defect[changed[::-1]])
+        assert engine.force_calls == 1  # one candidate: no force call
+        # Weighted by like neighbours (7 for the two intruders, 2 for their 12 neighbours, 1
+        # elsewhere) an intruder is in the pair in 1/3 of the draws, against 1/8 uniformly.
+        draws = [swap(engine, SSWParameters(swap_moves=True), rng, sym, cell, defect).positions
+                 for _ in range(300)]
+        hit = np.mean([np.abs(m[li] - defect[li]).max() > 0 or np.abs(m[cl] - defect[cl]).max() > 0
+                       for m in draws])
+        assert hit > 0.25
+        # With candidates, each costs one single point and the lowest wins: among 200 draws the
+        # exchange that undoes the defect is found, giving back the perfect crystal's energy.
+        before = engine.force_calls
+        best = swap(engine, SSWParameters(swap_moves=True, swap_candidates=200), np.random.default_rng(1), sym,
+                    cell, defect)
+        assert engine.force_calls - before == 200
+        assert engine.evaluate(cell, best.positions).energy == pytest.approx(e_perfect, abs=1e-6)
+        assert np.allclose(best.cell, cell)
+    finally:
+        engine.close()
+
+
+def test_script_overrides_are_typed_and_bad_ones_named():
+    got = parse_overrides(["swap_moves=true", "swap_pairs=Li-Zr,Zr-Cl", "swap_candidates=4", "temperature_K=1000"])
+    assert got == {"swap_moves": True, "swap_pairs": ("Li-Zr", "Zr-Cl"), "swap_candidates": 4, "temperature_K": 1000.0}
+    assert SSWParameters(**got).swap_pairs == ("Li-Zr", "Zr-Cl")
+    with pytest.raises(SetupError, match="swap_candidates takes a value of type int"):
+        parse_overrides(["swap_candidates=four"])
+    for bad in ("swap_moves", "no_such_key=1"):
+        with pytest.raises(SetupError, match="expected KEY=VALUE"):
+            parse_overrides([bad])
+
+
+def test_three_move_chances_follow_the_yields_with_a_floor_and_sum_to_one():
+    hist = [StepRecord(0, -30.0, True, True, 0, 100)]
+    total = 100
+    for k, (move, new, calls) in enumerate([("climb", False, 200)] * 3 + [("kick", True, 50), ("swap", True, 50),
+                                                                          ("swap", True, 50)], start=1):
+        total += calls
+        hist.append(StepRecord(k, -30.0, False, new, 0, total, move=move))
+    params = SSWParameters(swap_moves=True, adapt_window=8, adapt_floor=0.1)
+    chances = move_chances(hist, params)
+    y = {"climb": 1 / (600 + ADAPT_PRIOR_CALLS), "kick": 2 / (50 + ADAPT_PRIOR_CALLS),
+         "swap": 3 / (100 + ADAPT_PRIOR_CALLS)}
+    assert sum(chances.values()) == pytest.approx(1.0)
+    share = {m: v / sum(y.values()) for m, v in y.items()}
+    assert share["climb"] < 0.1  # below the floor, so it is raised to it before renormalising
+    norm = 0.1 + share["kick"] + share["swap"]
+    assert chances == pytest.approx({"climb": 0.1 / norm, "kick": share["kick"] / norm, "swap": share["swap"] / norm})
+    # One uniform number per choice, mapped kick | swap | climb in that order.
+    drawn = [choose_move(hist, params, np.random.default_rng(s)) for s in range(2000)]
+    for move, chance in chances.items():
+        assert drawn.count(move) / 2000 == pytest.approx(chance, abs=0.04)
+    # Without swaps, or with a fixed mix (adapt_window 0), the mix is the two-move one.
+    for fixed in (SSWParameters(adapt_window=8, swap_moves=False), SSWParameters(adapt_window=0, kick_probability=0.3)):
+        two = move_chances(hist, fixed)
+        assert two["swap"] == 0.0 and two["kick"] + two["climb"] == pytest.approx(1.0)
+    assert move_chances(hist, SSWParameters(adapt_window=0, kick_probability=0.3))["kick"] == 0.3
+    # A checkpoint written before swaps existed resumes without them.
+    old = {k: v for k, v in asdict(SSWParameters()).items() if k not in ("swap_moves",)}
+    assert SSWParameters.from_dict(old).swap_moves is False
+
+
+@pytest.mark.lammps
+def test_a_walk_with_swaps_keeps_composition_budget_profile_and_resumes_exactly(tmp_path):
+    atoms = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True).repeat((2, 1, 1))
+    atoms.rattle(0.3, seed=4)
+    # swap_pairs given, so the resumed walk reads it back from the checkpoint's JSON list.
+    params = SSWParameters(swap_moves=True, swap_candidates=2, swap_pairs=("Cl-Li",), adapt_window=4, n_gaussians=4,
+                           bias_relax_steps=5)
+
+    def walk(tag, n_steps, stop_at=None, budget=None):
+        w = SSWWalker(atoms, toy_licl_potential(), tmp_path / f"{tag}.db", params, seed=5,
+                      checkpoint=tmp_path / f"{tag}.json")
+        if stop_at is not None:
+            w.run(stop_at, progress=False)
+            w.close()
+            w = SSWWalker.resume(tmp_path / f"{tag}.json")
+        w.run(n_steps, progress=False, max_force_calls=budget)
+        w.close()
+        return w
+
+    full = walk("full", 12)
+    hist = full.state.history
+    assert "swap" in {r.move for r in hist[1:]}
+    for before, rec in zip(hist, hist[1:]):
+        assert sum(rec.profile.values()) == rec.force_calls - before.force_calls
+        if rec.move == "swap" and not rec.failed:
+            assert rec.profile["swap"] == 2 and set(rec.profile) == {"metropolis", "swap", "quench"}
+    for row in MinimaDB(tmp_path / "full.db").minima():
+        assert row.toatoms().get_chemical_formula() == "Cl8Li8"
+    resumed = walk("res", 12, stop_at=5)
+    assert resumed.params == params
+    assert [(r.move, r.energy, r.force_calls) for r in resumed.state.history] == \
+        [(r.move, r.energy, r.force_calls) for r in hist]
+    budget = hist[7].force_calls + 1
+    cut = walk("cut", 12, budget=budget)
+    assert cut.engine.force_calls <= budget
+    assert [(r.move, r.energy) for r in cut.state.history] == [(r.move, r.energy) for r in hist[:8]]
+
+
+def test_cli_swap_options_reach_the_parameters():
+    from lizrcl_tools.cli import build_parser
+    from lizrcl_tools.commands.ssw import _params_of
+
+    def params(*extra):
+        argv = ["ssw", "cell.extxyz", "--db", "m.db", "--checkpoint", "w.json", *extra]
+        return _params_of(build_parser().parse_args(argv))
+
+    assert params().swap_moves is True and params().swap_pairs == ()
+    got = params("--no-swap-moves", "--swap-pairs", "Li-Zr", "Zr-Cl", "--swap-candidates", "3")
+    assert (got.swap_moves, got.swap_pairs, got.swap_candidates) == (False, ("Li-Zr", "Zr-Cl"), 3)

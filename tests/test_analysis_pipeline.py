@@ -186,16 +186,21 @@ def test_cross_check_against_pymatgen_diffusion_analyzer(aniso_run):
     assert ours_sigma == pytest.approx(pmg.conductivity, rel=1e-6)
 
 
-def test_a_caged_temperature_is_reported_and_left_out_instead_of_stopping_the_job(tmp_path):
+@pytest.mark.parametrize("estimator", ["ions", "blocks"])
+def test_a_caged_temperature_is_reported_and_left_out_instead_of_stopping_the_job(tmp_path, estimator):
     # The 700 K run's cage outlasts half the run (the failure of a real 12 ps Li3ZrCl7 job): the
-    # default window would be empty. The job must still analyse 600 and 800 K and fit through them.
+    # default window would be empty. The job must still analyse 600 and 800 K and fit through them,
+    # with either error estimator.
     d600, d800 = 1.0e-4, 3.0e-4
     walk = dict(n_mobile=256, n_framework=14, n_frames=1000, dump_every=10)
     runs = [write_random_walk_run(tmp_path / "T600", d600, temperature_K=600.0, seed=11, **walk),
             write_caged_run(tmp_path / "T700", temperature_K=700.0, seed=3),
             write_random_walk_run(tmp_path / "T800", d800, temperature_K=800.0, seed=12, **walk)]
+    # The blocks' windows start at 0.1 of a block, before these walks have covered a 3.5 Å hop
+    # (MSD 1.2 Å² at 600 K): a 1 Å hop length lets their 600 and 800 K runs count as diffusive.
+    hop = {"hop_length_A": 1.0} if estimator == "blocks" else {}
     with pytest.warns(NotDiffusiveWarning, match="no diffusive window"):
-        result = analyze_runs(runs, progress=False)
+        result = analyze_runs(runs, progress=False, estimator=estimator, **hop)
     by_t = {r.T_K: r for r in result.temperatures}
     caged = by_t[700.0]
     assert caged.diffusive is False and "no diffusive window in 12 ps" in caged.diffusive_reason
@@ -207,7 +212,7 @@ def test_a_caged_temperature_is_reported_and_left_out_instead_of_stopping_the_jo
     assert result.arrhenius.Ea_eV == pytest.approx(ea, abs=3 * result.arrhenius.Ea_err_eV)
     # A user-set window that is empty is still an error, named.
     with pytest.raises(SetupError, match="empty"):
-        analyze_run(runs[1], fit_start_ps=3.0, fit_end_ps=2.0, progress=False)
+        analyze_run(runs[1], fit_start_ps=3.0, fit_end_ps=2.0, progress=False, estimator=estimator)
 
 
 def test_analyze_runs_writes_contract_json_and_plots_and_cli(tmp_path, capsys):

@@ -213,8 +213,9 @@ def choose_fit_window(
     Raises
     ------
     SetupError
-        A window that is empty, beyond the trajectory, holds fewer than 5 lags, or is too long
-        to fit into two blocks.
+        A user-set window that is empty, beyond the trajectory, holds fewer than 5 lags, or is
+        too long to fit into two blocks. A default window that the cage would empty is not an
+        error: it is fitted without the cage floor and flagged (``FitWindow.no_diffusive_window_ps``).
     """
     if n_blocks < 2:
         raise SetupError(f"n_blocks must be at least 2 for a standard error, got {n_blocks}")
@@ -239,13 +240,14 @@ def choose_fit_window(
         start = max(START_FRACTION * block_ps, CROSSOVER_FACTOR * t_c, t_cage)
         if np.sum(_in_window(curves.time_ps, start, end)) >= MIN_LAGS_IN_WINDOW:
             break
+    outlasting = None
     if fit_start_ps is None and fit_end_ps is None and start >= end:
-        raise SetupError(
-            f"the default fit window is empty: the ballistic crossover ({t_c:.3g} ps) or the "
-            f"ions' cage (MSD not yet a straight line after d ln MSD / d ln t < "
-            f"{CAGE_ENTER_SLOPE}) lasts too long for blocks of {block_ps:.3g} ps even with 2 "
-            "blocks; run longer or set the window"
-        )
+        # The cage (or ballistic regime) outlasts even two blocks' window: no diffusive window in
+        # this run. Fit the rule's window without that floor and say why, as the per-ion
+        # estimator does, so the diffusive check flags the run and a multi-temperature job
+        # leaves it out of the Arrhenius fit instead of stopping.
+        outlasting = max(CROSSOVER_FACTOR * t_c, t_cage)
+        start = START_FRACTION * block_ps
     start, end, overridden = checked_window(curves.time_ps, start, end, fit_start_ps, fit_end_ps)
     total_ps = float(curves.time_ps[-1])
     # Each block must reach the window end; shrink the count of blocks if needed.
@@ -260,9 +262,12 @@ def choose_fit_window(
     rule = WINDOW_RULE
     if blocks < requested_blocks and not overridden:
         rule = f"{WINDOW_RULE}; n_blocks reduced from {requested_blocks} to {blocks} for a non-empty window"
+    if outlasting is not None:
+        rule = (f"{WINDOW_RULE}; the cage or ballistic regime ({outlasting:.4g} ps) outlasts the window end "
+                f"even with {blocks} blocks: window without it (not a diffusive D)")
     if overridden:
         rule = f"user override of the {' and '.join(overridden)}; otherwise {WINDOW_RULE}"
-    return FitWindow(start, end, rule, blocks)
+    return FitWindow(start, end, rule, blocks, no_diffusive_window_ps=outlasting)
 
 
 def checked_window(

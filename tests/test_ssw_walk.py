@@ -205,7 +205,8 @@ def test_failed_step_is_rejected_and_walk_goes_on(tmp_path):
     walker.close()
 
 
-def test_a_quench_into_a_hole_of_the_potential_is_rejected_and_kept_apart_for_labelling(tmp_path, monkeypatch):
+def test_a_quench_into_a_hole_of_the_potential_is_rejected_and_kept_apart_for_labelling(tmp_path, monkeypatch,
+                                                                                       capsys):
     # The shipped MACE model has holes: 54-atom Li2ZrCl6 walks quenched into Li–Cl at 0.002 Å
     # (−2e9 eV/atom) and Zr–Cl at 1.11 Å. Such a "minimum" must not enter the database or win the
     # Metropolis test. Here the quench of step 1 is made to end with a Li 0.3 Å from a Cl.
@@ -257,6 +258,14 @@ def test_a_quench_into_a_hole_of_the_potential_is_rejected_and_kept_apart_for_la
     assert [f.info["config_type"] for f in frames].count("ssw_minimum") == MinimaDB(tmp_path / "h.db").count()
     strict = labelling_frames(MinimaDB(tmp_path / "h.db"), hole_min_ratio=hole.contact_ratio + 0.01)
     assert "ssw_hole" not in [f.info["config_type"] for f in strict]
+    # The same from the command line, which also counts the holes.
+    import ase.io
+
+    for extra, expected in (([], 1), (["--hole-min-ratio", f"{hole.contact_ratio + 0.01}"], 0)):
+        out = tmp_path / f"lab{len(extra)}.extxyz"
+        assert cli.run(["minima", str(tmp_path / "h.db"), "--for-labelling", str(out), *extra]) == 0
+        assert "1 hole of the potential kept" in capsys.readouterr().out
+        assert [f.info["config_type"] for f in ase.io.read(out, ":")].count("ssw_hole") == expected
     # Merged once per (seed, step), like walk points: a second merge copies nothing.
     assert merge_minima(MinimaDB(tmp_path / "m.db"), [MinimaDB(tmp_path / "h.db")]).holes == 1
     assert merge_minima(MinimaDB(tmp_path / "m.db"), [MinimaDB(tmp_path / "h.db")]).holes == 0

@@ -24,6 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-walk-points", type=int, help="at most this many walk points (random, --seed)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the walk-point choice (default 0)")
     parser.add_argument("--minima-only", action="store_true", help="no walk points or holes in --for-labelling")
+    parser.add_argument("--hole-min-ratio", type=float, default=None,
+                        help="offer a hole's rim for labelling when its closest contact is at least this fraction "
+                        "of the contact floor (default 1: only structures that pass the input checks)")
     parser.set_defaults(handler=_minima)
 
 
@@ -42,14 +45,16 @@ def _minima(args: argparse.Namespace) -> int:
     table = minima_table(db, args.formula)
     holes = db.holes()
     print(f"{args.db}: {len(table)} distinct minima"
-          + (f"; {len(holes)} holes of the potential kept for labelling (kind=hole)" if holes else ""))
+          + (f"; {len(holes)} hole{'s' * (len(holes) != 1)} of the potential kept for labelling (kind=hole)"
+             if holes else ""))
     print(format_table(table, args.top))
     if args.export:
         paths = export_minima(db, args.export, args.outdir, args.format, args.formula)
         print(f"wrote {len(paths)} structures to {args.outdir}")
     if args.for_labelling:
+        ratio = {} if args.hole_min_ratio is None else {"hole_min_ratio": args.hole_min_ratio}
         frames = labelling_frames(db, args.window, args.max_walk_points, args.seed, not args.minima_only,
-                                  include_holes=not args.minima_only)
+                                  include_holes=not args.minima_only, **ratio)
         write_atoms_atomic(args.for_labelling, frames, format="extxyz")
         print(f"wrote {len(frames)} frames to {args.for_labelling}")
     return 0

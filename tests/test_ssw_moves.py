@@ -58,22 +58,13 @@ def test_downhill_yield_counts_only_new_minima_below_the_current_one():
 
 
 @pytest.mark.lammps
-def test_adaptive_walk_mixes_moves_resumes_exactly_keeps_budget_and_composition(tmp_path):
-    atoms = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True).repeat((2, 1, 1))
-    atoms.rattle(0.3, seed=4)
+def test_adaptive_walk_mixes_moves_resumes_exactly_keeps_budget_and_composition(tmp_path, toy_walk,
+                                                                                resumes_and_cuts_exactly):
     # The two-move mix (swaps join it in test_ssw_swap.py).
     params = SSWParameters(adapt_window=4, kick_memory=True, n_gaussians=4, bias_relax_steps=5, swap_moves=False)
 
     def walk(tag, n_steps, stop_at=None, budget=None):
-        w = SSWWalker(atoms, toy_licl_potential(), tmp_path / f"{tag}.db", params, seed=9,
-                      checkpoint=tmp_path / f"{tag}.json")
-        if stop_at is not None:
-            w.run(stop_at, progress=False)
-            w.close()
-            w = SSWWalker.resume(tmp_path / f"{tag}.json")
-        w.run(n_steps, progress=False, max_force_calls=budget)
-        w.close()
-        return w
+        return toy_walk(tag, n_steps, params, 9, stop_at, budget)
 
     full = walk("full", 10)
     hist = full.state.history
@@ -96,14 +87,8 @@ def test_adaptive_walk_mixes_moves_resumes_exactly_keeps_budget_and_composition(
     for row in MinimaDB(tmp_path / "full.db").minima():
         assert row.natoms == 16 and row.toatoms().get_chemical_formula() == "Cl8Li8"
     # The chance is a function of the recorded history: a resumed walk makes the same moves.
-    resumed = walk("res", 10, stop_at=4)
-    assert [(r.move, r.energy, r.force_calls) for r in resumed.state.history] == \
-        [(r.move, r.energy, r.force_calls) for r in hist]
     # Same seed, same walk; under a budget cut inside a step the walk stops short of it.
-    budget = hist[6].force_calls + 2
-    cut = walk("cut", 10, budget=budget)
-    assert cut.engine.force_calls <= budget
-    assert [(r.move, r.energy) for r in cut.state.history] == [(r.move, r.energy) for r in hist[:7]]
+    resumes_and_cuts_exactly(walk, hist, 10, stop_at=4, cut_step=6, slack=2)
 
 
 @pytest.mark.lammps

@@ -10,7 +10,7 @@ from ase.build import bulk
 
 from lizrcl_tools.errors import SetupError
 from lizrcl_tools.potential.lammps_engine import LammpsEngine, to_lammps_frame
-from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
+from lizrcl_tools.ssw import MinimaDB, SSWParameters
 from lizrcl_tools.ssw.checkpoint import StepRecord
 from lizrcl_tools.ssw.moves import ADAPT_PRIOR_CALLS, choose_move, move_chances
 from lizrcl_tools.ssw.parameters import parse_overrides
@@ -128,23 +128,14 @@ def test_three_move_chances_follow_the_yields_with_a_floor_and_sum_to_one():
 
 
 @pytest.mark.lammps
-def test_a_walk_with_swaps_keeps_composition_budget_profile_and_resumes_exactly(tmp_path):
-    atoms = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True).repeat((2, 1, 1))
-    atoms.rattle(0.3, seed=4)
+def test_a_walk_with_swaps_keeps_composition_budget_profile_and_resumes_exactly(tmp_path, toy_walk,
+                                                                               resumes_and_cuts_exactly):
     # swap_pairs given, so the resumed walk reads it back from the checkpoint's JSON list.
     params = SSWParameters(swap_moves=True, swap_candidates=2, swap_pairs=("Cl-Li",), adapt_window=4, n_gaussians=4,
                            bias_relax_steps=5)
 
     def walk(tag, n_steps, stop_at=None, budget=None):
-        w = SSWWalker(atoms, toy_licl_potential(), tmp_path / f"{tag}.db", params, seed=5,
-                      checkpoint=tmp_path / f"{tag}.json")
-        if stop_at is not None:
-            w.run(stop_at, progress=False)
-            w.close()
-            w = SSWWalker.resume(tmp_path / f"{tag}.json")
-        w.run(n_steps, progress=False, max_force_calls=budget)
-        w.close()
-        return w
+        return toy_walk(tag, n_steps, params, 5, stop_at, budget)
 
     full = walk("full", 12)
     hist = full.state.history
@@ -155,14 +146,8 @@ def test_a_walk_with_swaps_keeps_composition_budget_profile_and_resumes_exactly(
             assert rec.profile["swap"] == 2 and set(rec.profile) == {"metropolis", "swap", "quench"}
     for row in MinimaDB(tmp_path / "full.db").minima():
         assert row.toatoms().get_chemical_formula() == "Cl8Li8"
-    resumed = walk("res", 12, stop_at=5)
+    resumed = resumes_and_cuts_exactly(walk, hist, 12, stop_at=5, cut_step=7, slack=1)
     assert resumed.params == params
-    assert [(r.move, r.energy, r.force_calls) for r in resumed.state.history] == \
-        [(r.move, r.energy, r.force_calls) for r in hist]
-    budget = hist[7].force_calls + 1
-    cut = walk("cut", 12, budget=budget)
-    assert cut.engine.force_calls <= budget
-    assert [(r.move, r.energy) for r in cut.state.history] == [(r.move, r.energy) for r in hist[:8]]
 
 
 def test_cli_swap_options_reach_the_parameters():

@@ -14,6 +14,9 @@ Zhang & Liu, PCCP 16, 17845 (2014) for crystals):
    (FIRE in Python, :mod:`~.relax`, atoms and cell) for at most ``bias_relax_steps`` force
    calls. Stop early once the true energy falls (a barrier crossed) after at least
    ``min_gaussians`` Gaussians (:mod:`~.climb`).
+   Instead of a climb, a step may leave the minimum by a kick (random displacements) or a swap
+   (two unlike atoms exchanged), chosen by their recent yield of new minima per force call
+   (:mod:`~.moves`, :mod:`~.swap`); the quench follows either.
 3. **Quench**: remove all Gaussians, relax atoms (and cell) on the true surface to
    ``force_tol`` eV/Å and ``stress_tol_GPa``.
 4. **Metropolis** at ``temperature_K``: accept if H_new < H_i, else with probability

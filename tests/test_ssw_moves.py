@@ -126,3 +126,38 @@ def test_kick_memory_adds_accepted_kicks_up_and_rejected_ones_are_forgotten(tmp_
         assert np.abs(out.positions - pos_in).max() <= params.kick_A
         if rec.accepted:
             origin = np.linalg.solve(out.cell.T, out.positions.T).T
+
+
+def test_a_refused_kick_is_drawn_again_and_an_accepted_one_costs_no_extra_draw():
+    import numpy as np
+
+    from lizrcl_tools.ssw.climb import kick
+
+    class NoCalls:  # a kick makes no force call: only the phase bookkeeping is used
+        from contextlib import nullcontext
+
+        def phase(self, name):
+            return self.nullcontext()
+
+    cell, pos = np.eye(3) * 6.0, np.random.default_rng(0).uniform(0, 6, (4, 3))
+    params = SSWParameters(kick_A=0.5, kick_redraws=3)
+    draws = [pos + np.random.default_rng(7).uniform(-0.5, 0.5, (3 * 5, 3))[4 * k:4 * k + 4] for k in range(3)]
+    # Accepted at once: the same displacement, and the same RNG state after, as with no check.
+    plain_rng, checked_rng = np.random.default_rng(7), np.random.default_rng(7)
+    plain = kick(NoCalls(), params, plain_rng, cell, pos)
+    checked = kick(NoCalls(), params, checked_rng, cell, pos, acceptable=lambda h, x: True)
+    assert np.array_equal(plain.positions, checked.positions) and np.allclose(plain.positions, draws[0])
+    assert plain_rng.random() == checked_rng.random()
+    # Refused twice: the third draw is the kick.
+    seen = []
+
+    def third_time(h, x):
+        seen.append(x)
+        return len(seen) == 3
+
+    got = kick(NoCalls(), params, np.random.default_rng(7), cell, pos, acceptable=third_time)
+    assert np.allclose(got.positions, draws[2]) and len(seen) == 3
+    # Never accepted: kick_redraws + 1 draws, the last one kept.
+    seen.clear()
+    got = kick(NoCalls(), params, np.random.default_rng(7), cell, pos, acceptable=lambda h, x: seen.append(x) or False)
+    assert len(seen) == 4 and np.allclose(got.positions, seen[-1])

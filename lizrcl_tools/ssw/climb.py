@@ -155,28 +155,42 @@ def climb(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator,
 
 
 def kick(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator, cell: np.ndarray,
-         pos: np.ndarray) -> ClimbResult:
+         pos: np.ndarray, acceptable: Callable[[np.ndarray, np.ndarray], bool] | None = None) -> ClimbResult:
     """A basin-hopping move instead of a climb: atoms displaced by U(−kick_A, kick_A) Å per axis
     (all of them, or with ``kick_radius_A`` > 0 only those within that distance of one random
     atom), and with ``kick_strain`` > 0 the cell strained by a random symmetric strain of
     components U(−kick_strain, kick_strain), atoms following (no force call; the quench
     follows). Cheap new basins where the Gaussian climb, which pushes far uphill, lands in
-    disordered or known ones (large random cells). Atom count and composition are unchanged."""
+    disordered or known ones (large random cells). Atom count and composition are unchanged.
+
+    ``acceptable(cell, positions)``: a kick it refuses (e.g. two atoms pushed below the contact
+    floor, where a machine-learned potential may have a hole) is drawn again, at most
+    ``kick_redraws`` times; the last draw is kept. A kick it accepts at once costs no extra draw.
+    """
     p = params
     with engine.phase("kick"):
-        moved = pos + rng.uniform(-p.kick_A, p.kick_A, size=pos.shape)
-        # Draw only for the options in use, so earlier kick streams stay as they were.
-        if p.kick_radius_A > 0:
-            a = int(rng.integers(len(pos)))
-            d = pos - pos[a]
-            frac = np.linalg.solve(cell.T, d.T).T
-            near = np.linalg.norm((frac - np.round(frac)) @ cell, axis=1) <= p.kick_radius_A
-            moved = np.where(near[:, None], moved, pos)
-        h = cell.copy()
-        if p.kick_strain > 0 and p.relax_cell:
-            eps = np.triu(rng.uniform(-p.kick_strain, p.kick_strain, size=(3, 3)))
-            deform = np.eye(3) + 0.5 * (eps + eps.T)
-            h, moved = cell @ deform, moved @ deform
-            h, moved, _ = to_lammps_frame(h, moved)
-            h = reduce_tilt(h)
+        for _ in range(max(p.kick_redraws, 0) + 1):
+            h, moved = _kick_once(p, rng, cell, pos)
+            if acceptable is None or acceptable(h, moved):
+                break
     return ClimbResult(h, moved, [], 0)
+
+
+def _kick_once(p: SSWParameters, rng: np.random.Generator, cell: np.ndarray,
+               pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    moved = pos + rng.uniform(-p.kick_A, p.kick_A, size=pos.shape)
+    # Draw only for the options in use, so earlier kick streams stay as they were.
+    if p.kick_radius_A > 0:
+        a = int(rng.integers(len(pos)))
+        d = pos - pos[a]
+        frac = np.linalg.solve(cell.T, d.T).T
+        near = np.linalg.norm((frac - np.round(frac)) @ cell, axis=1) <= p.kick_radius_A
+        moved = np.where(near[:, None], moved, pos)
+    h = cell.copy()
+    if p.kick_strain > 0 and p.relax_cell:
+        eps = np.triu(rng.uniform(-p.kick_strain, p.kick_strain, size=(3, 3)))
+        deform = np.eye(3) + 0.5 * (eps + eps.T)
+        h, moved = cell @ deform, moved @ deform
+        h, moved, _ = to_lammps_frame(h, moved)
+        h = reduce_tilt(h)
+    return h, moved

@@ -75,6 +75,12 @@ class SSWParameters:
         Displace only atoms within this distance of one random atom in a kick, Å (0: all).
     kick_strain : float
         Largest component of a kick's random symmetric cell strain (0: the cell stays).
+    kick_redraws : int
+        With ``reject_close_contacts``, a kick that leaves two atoms below the contact floor is
+        drawn again, up to this many times (0: never, the default; 20 is a sensible value for a
+        machine-learned potential). Such kicks are where the shipped
+        MACE model fell into its holes (7 of 8 hole steps of the Li2ZrCl6 swap walks started
+        from a kicked structure already below the floor); a redraw costs no force call.
     kick_memory : bool
         A kick displaces the unrelaxed configuration of the last accepted kick (in the current
         minimum's cell) instead of the minimum, so accepted kicks add up, as in ASE's
@@ -142,6 +148,7 @@ class SSWParameters:
     kick_A: float = 0.5
     kick_radius_A: float = 0.0
     kick_strain: float = 0.0
+    kick_redraws: int = 0
     kick_memory: bool = True
     adapt_window: int = 8
     adapt_downhill: bool = False

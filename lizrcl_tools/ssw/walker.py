@@ -255,6 +255,10 @@ class SSWWalker:
             raise HoleOfPotential(f"unphysical minimum, a hole of the potential {self.spec.name}: {exc}",
                                   atoms, None if rim is None else self._atoms(*rim)) from exc
 
+    def _clear_of_contacts(self, cell: np.ndarray, pos: np.ndarray) -> bool:
+        """No two atoms below the contact floor (always True with ``reject_close_contacts`` off)."""
+        return not self.params.reject_close_contacts or contact_ratio(self._atoms(cell, pos)) >= 1.0
+
     def _enthalpy(self, energy: float, cell: np.ndarray) -> float:
         return energy + self.params.pressure_GPa * GPa * abs(np.linalg.det(cell))
 
@@ -287,7 +291,7 @@ class SSWWalker:
                 climbed = swap(eng, p, self.rng, self.symbols, s.cell, s.positions)
             elif move == "kick":
                 origin = s.positions if s.kick_origin is None else s.kick_origin @ s.cell
-                climbed = kick(eng, p, self.rng, s.cell, origin)
+                climbed = kick(eng, p, self.rng, s.cell, origin, acceptable=self._clear_of_contacts)
             else:
                 climbed = climb(eng, p, self.rng, self.masses, s.cell, s.positions)
             # Checked during the quench too: a structure sliding into a hole would otherwise spend

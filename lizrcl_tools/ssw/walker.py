@@ -291,7 +291,8 @@ class SSWWalker:
                 climbed = swap(eng, p, self.rng, self.symbols, s.cell, s.positions)
             elif move == "kick":
                 origin = s.positions if s.kick_origin is None else s.kick_origin @ s.cell
-                climbed = kick(eng, p, self.rng, s.cell, origin, acceptable=self._clear_of_contacts)
+                climbed = kick(eng, p, self.rng, s.cell, origin,
+                               acceptable=self._clear_of_contacts if p.kick_redraws > 0 else None)
             else:
                 climbed = climb(eng, p, self.rng, self.masses, s.cell, s.positions)
             # Checked during the quench too: a structure sliding into a hole would otherwise spend

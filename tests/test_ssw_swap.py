@@ -161,3 +161,20 @@ def test_cli_swap_options_reach_the_parameters():
     assert params().swap_moves is True and params().swap_pairs == ()
     got = params("--no-swap-moves", "--swap-pairs", "Li-Zr", "Zr-Cl", "--swap-candidates", "3")
     assert (got.swap_moves, got.swap_pairs, got.swap_candidates) == (False, ("Li-Zr", "Zr-Cl"), 3)
+
+
+@pytest.mark.lammps
+def test_a_one_element_walk_goes_on_without_swaps_and_a_named_pair_must_exist(tmp_path):
+    from lizrcl_tools.potential import PotentialSpec
+    from lizrcl_tools.ssw import SSWWalker
+
+    lj = PotentialSpec(name="lj-ar", elements=("Ar",), commands=("pair_style lj/cut 8.0", "pair_coeff 1 1 0.0104 3.4"))
+    atoms = bulk("Ar", "fcc", a=5.3, cubic=True)
+    atoms.rattle(0.05, seed=1)
+    walker = SSWWalker(atoms, lj, tmp_path / "ar.db", SSWParameters(n_gaussians=2), seed=1)
+    assert walker.params.swap_moves is False  # nothing to exchange: the default mix without swaps
+    walker.run(2, progress=False)
+    assert "swap" not in {r.move for r in walker.state.history[1:]}
+    walker.close()
+    with pytest.raises(SetupError, match="swap pair 'Ar-Li'"):
+        SSWWalker(atoms, lj, tmp_path / "ar2.db", SSWParameters(swap_pairs=("Ar-Li",)), seed=1)

@@ -16,9 +16,9 @@ of a basin that kicks no longer leave. The chance is a function of the recorded 
 (:class:`~.checkpoint.StepRecord` ``move``, ``new_minimum``, ``force_calls``), so a resumed walk
 makes the same choices as an uninterrupted one.
 
-With ``swap_moves`` (and ``adapt_window`` > 0) a third move (:mod:`~.swap`, two atoms of different elements exchanged)
-joins the mix: each move's chance is its yield's share, raised to at least ``adapt_floor`` and
-the three renormalised.
+With ``swap_moves`` (and ``adapt_window`` > 0) a third move (:mod:`~.swap`, two atoms of
+different elements exchanged) joins the mix: each move's chance is its yield's share, raised to
+at least ``adapt_floor`` and the three renormalised.
 """
 
 from __future__ import annotations

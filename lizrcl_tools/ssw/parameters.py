@@ -98,7 +98,7 @@ class SSWParameters:
     swap_moves : bool
         Add a third move to the adapted mix: two atoms of different elements exchange places,
         then the quench (:mod:`~.swap`). With ``adapt_window`` 0 (a fixed mix of climbs and
-        ``kick_probability`` kicks) there are no swaps. Default True: on tuning seeds
+        ``kick_probability`` kicks), or a one-element structure, there are no swaps. Default True: on tuning seeds
         100–123 of random 24- and 48-atom LiCl cells (toy potential, 3,000 calls) 34 of 48 runs
         reached rocksalt with swaps, 26 without (README).
     swap_bias : bool

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +138,9 @@ class SSWWalker:
         self.symbols = atoms.get_chemical_symbols()
         self.masses = atoms.get_masses()
         self.rng = np.random.default_rng(self.seed)
+        if self.params.swap_moves and len(set(self.symbols)) == 1 and not self.params.swap_pairs:
+            # One element: nothing to exchange, so the default mix goes on without swaps (recorded).
+            self.params = replace(self.params, swap_moves=False)
         if self.params.swap_moves:
             allowed_pairs(self.symbols, self.params.swap_pairs)  # a bad pair fails here, not at the first swap
         if _state is not None:

@@ -92,6 +92,9 @@ def test_script_overrides_are_typed_and_bad_ones_named():
     assert SSWParameters(**got).swap_pairs == ("Li-Zr", "Zr-Cl")
     with pytest.raises(SetupError, match="swap_candidates takes a value of type int"):
         parse_overrides(["swap_candidates=four"])
+    assert parse_overrides(["swap_moves=no"]) == {"swap_moves": False}
+    with pytest.raises(SetupError, match="swap_moves takes a value of type bool"):
+        parse_overrides(["swap_moves=ture"])
     for bad in ("swap_moves", "no_such_key=1"):
         with pytest.raises(SetupError, match="expected KEY=VALUE"):
             parse_overrides([bad])

@@ -5,8 +5,9 @@ Energies in the table are per atom, relative to the lowest minimum of the same f
 minimum and every intermediate walk point within an energy window above the global minimum,
 optionally thinned by a seeded random choice, and the rim of every hole of the walking
 potential (the last structure on a quench's way into it that passed the contact check): there
-the potential already runs downhill into the hole, so that is where it most needs labels. Each frame carries ``config_type``
-(``ssw_minimum`` / ``ssw_walk`` / ``ssw_hole``), ``source`` (``<db>:<row id>``) and the walking potential's
+the potential already runs downhill into the hole, so that is where it most needs labels.
+Each frame carries ``config_type`` (``ssw_minimum`` / ``ssw_walk`` / ``ssw_hole``), ``source``
+(``<db>:<row id>``) and, for minima and walk points, the walking potential's
 energy ``ssw_energy`` (eV) in ``atoms.info`` — not ``REF_*``, which only reference labels use.
 """
 
@@ -165,6 +166,7 @@ def labelling_frames(
                 atoms = r.toatoms()
                 atoms.info.update({keys.CONFIG_TYPE: "ssw_hole", keys.SOURCE: f"{db.path}:{r.id}",
                                    "contact_ratio": float(r.contact_ratio),
-                                   "caught_ratio": float(r.get("caught_ratio", float("nan"))), "ssw_select_seed": seed})
+                                   "caught_ratio": float(r.get("caught_ratio", float("nan"))),
+                                   "ssw_select_seed": seed})
                 frames.append(atoms)
     return frames

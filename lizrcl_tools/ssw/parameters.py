@@ -78,9 +78,9 @@ class SSWParameters:
     kick_redraws : int
         With ``reject_close_contacts``, a kick that leaves two atoms below the contact floor is
         drawn again, up to this many times (0: never, the default; 20 is a sensible value for a
-        machine-learned potential). Such kicks are where the shipped
-        MACE model fell into its holes (7 of 8 hole steps of the Li2ZrCl6 swap walks started
-        from a kicked structure already below the floor); a redraw costs no force call.
+        machine-learned potential). Such kicks are where the shipped MACE model fell into its
+        holes (7 of 8 hole steps of the Li2ZrCl6 swap walks started from a kicked structure
+        already below the floor); a redraw costs no force call.
     kick_memory : bool
         A kick displaces the unrelaxed configuration of the last accepted kick (in the current
         minimum's cell) instead of the minimum, so accepted kicks add up, as in ASE's
@@ -98,9 +98,9 @@ class SSWParameters:
     swap_moves : bool
         Add a third move to the adapted mix: two atoms of different elements exchange places,
         then the quench (:mod:`~.swap`). With ``adapt_window`` 0 (a fixed mix of climbs and
-        ``kick_probability`` kicks), or a one-element structure, there are no swaps. Default True: on tuning seeds
-        100–123 of random 24- and 48-atom LiCl cells (toy potential, 3,000 calls) 34 of 48 runs
-        reached rocksalt with swaps, 26 without (README).
+        ``kick_probability`` kicks), or a one-element structure, there are no swaps. Default
+        True: on tuning seeds 100–123 of random 24- and 48-atom LiCl cells (toy potential,
+        3,000 calls) 34 of 48 runs reached rocksalt with swaps, 26 without (README).
     swap_bias : bool
         Draw the swapped atoms with weight 1 + like neighbours in their first shell, so atoms in
         the wrong chemical environment move first (True; False: uniformly).
@@ -118,8 +118,9 @@ class SSWParameters:
         a hole of the potential, not a structure (True). A machine-learned potential can have
         holes where it saw no data; a walk that accepted one would stay in it for good.
     store_holes : bool
-        Keep each rejected hole's structure in the database (``kind=hole``), so the SSW-NN loop
-        can have the teacher label exactly where the potential failed (True).
+        Keep the rim of each rejected hole (the last structure on the quench's way in that
+        passed the check) in the database (``kind=hole``), so the SSW-NN loop can have the
+        teacher label where the potential runs into it (True).
     """
 
     n_gaussians: int = 10
@@ -189,7 +190,7 @@ def with_overrides(params: SSWParameters, **changes) -> SSWParameters:
 def parse_overrides(items: list[str]) -> dict:
     """``["KEY=VALUE", ...]`` as typed :class:`SSWParameters` overrides (scripts' ``--ssw`` option).
 
-    Booleans read 1/true/yes as True; tuples are comma-separated (``swap_pairs=Li-Zr,Zr-Cl``).
+    Booleans read 1/true/yes and 0/false/no; tuples are comma-separated (``swap_pairs=Li-Zr,Zr-Cl``).
 
     Raises
     ------
@@ -206,6 +207,8 @@ def parse_overrides(items: list[str]) -> dict:
         kind = type(getattr(defaults, key))
         try:
             if kind is bool:
+                if value.lower() not in ("1", "true", "yes", "0", "false", "no"):
+                    raise ValueError(value)
                 out[key] = value.lower() in ("1", "true", "yes")
             elif kind is tuple:
                 out[key] = tuple(v for v in value.split(",") if v)

@@ -103,8 +103,8 @@ def test_kick_memory_adds_accepted_kicks_up_and_rejected_ones_are_forgotten(tmp_
     seen = []
     real_kick = walker_module.kick
 
-    def recording(engine, p, rng, cell, pos):
-        out = real_kick(engine, p, rng, cell, pos)
+    def recording(engine, p, rng, cell, pos, acceptable=None):
+        out = real_kick(engine, p, rng, cell, pos, acceptable=acceptable)
         seen.append((cell.copy(), pos.copy(), out, w.state.positions.copy()))
         return out
 

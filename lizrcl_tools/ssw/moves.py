@@ -97,11 +97,9 @@ def choose_move(history: Sequence[StepRecord], params: SSWParameters, rng: np.ra
     One uniform number is drawn whenever a move other than the climb is possible, none for a
     pure-SSW walk, so walks without swaps keep the random stream they always had.
     """
-    if not params.swap_moves or params.adapt_window <= 0:
-        chance = kick_chance(history, params)
-        drawn = (chance > 0 or params.adapt_window > 0) and rng.random() < chance
-        return "kick" if drawn else "climb"
     chances = move_chances(history, params)
+    if params.adapt_window <= 0 and chances["kick"] == 0:  # a fixed mix of climbs only: no draw
+        return "climb"
     u = rng.random()
     if u < chances["kick"]:
         return "kick"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from ase.build import bulk
 
+from lizrcl_tools.errors import SetupError
 from lizrcl_tools.ssw import MinimaDB, SSWParameters, SSWWalker
 from lizrcl_tools.ssw.checkpoint import StepRecord
 from lizrcl_tools.ssw.profile import summarize_profile
@@ -161,3 +162,5 @@ def test_a_refused_kick_is_drawn_again_and_an_accepted_one_costs_no_extra_draw()
     seen.clear()
     got = kick(NoCalls(), params, np.random.default_rng(7), cell, pos, acceptable=lambda h, x: seen.append(x) or False)
     assert len(seen) == 4 and np.allclose(got.positions, seen[-1])
+    with pytest.raises(SetupError, match="invalid SSW parameters"):
+        SSWParameters(kick_redraws=-1)

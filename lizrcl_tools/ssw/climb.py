@@ -169,7 +169,7 @@ def kick(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator, 
     """
     p = params
     with engine.phase("kick"):
-        for _ in range(max(p.kick_redraws, 0) + 1):
+        for _ in range(p.kick_redraws + 1):
             h, moved = _kick_once(p, rng, cell, pos)
             if acceptable is None or acceptable(h, moved):
                 break

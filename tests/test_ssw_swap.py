@@ -42,6 +42,37 @@ def test_like_neighbours_count_the_own_element_in_the_first_shell():
     assert sorted(counts.tolist()).count(1) == 12 and counts.sum() == 24
 
 
+def _like_neighbours_by_images(symbols, cell, pos, reach=3):
+    """Brute force: every periodic image within ``reach`` cells, no neighbour list."""
+    shifts = np.array([(a, b, c) for a in range(-reach, reach + 1) for b in range(-reach, reach + 1)
+                       for c in range(-reach, reach + 1)]) @ cell
+    d = np.linalg.norm(pos[None, :, None, :] + shifts[None, None, :, :] - pos[:, None, None, :], axis=-1)
+    d[d < 1e-8] = np.inf  # the atom itself, unshifted
+    nearest = d.min(axis=(1, 2))
+    sym = np.asarray(symbols)
+    like = sym[:, None] == sym[None, :]
+    return ((d <= 1.2 * nearest[:, None, None]) & like[:, :, None]).sum(axis=(1, 2))
+
+
+def test_like_neighbours_count_periodic_images_in_small_and_skewed_cells():
+    # CsCl-type LiCl, a = 3.4 Å: 8 unlike neighbours at 2.94 Å, 6 like ones at 3.4 Å (< 1.2 × 2.94),
+    # all of them images of the atom itself in the 2-atom cell, two per axis in the 2 × 2 × 2 one.
+    unit = bulk("LiCl", "cesiumchloride", a=3.4)
+    for atoms in (unit, unit.repeat((2, 2, 2)), unit.repeat((1, 2, 3))):
+        counts = like_neighbours(atoms.get_chemical_symbols(), atoms.cell[:], atoms.positions)
+        assert counts.tolist() == [6] * len(atoms)
+    # The same crystal in a sheared cell (rows a, b + 2a, c - a: same lattice) counts the same, and
+    # a disordered cell agrees with the brute-force sum over images.
+    atoms = bulk("LiCl", "rocksalt", a=ROCKSALT_A, cubic=True)
+    sheared = np.array([[1, 0, 0], [2, 1, 0], [-1, 0, 1]]) @ atoms.cell[:]
+    assert like_neighbours(atoms.get_chemical_symbols(), sheared, atoms.positions).tolist() == [0] * 8
+    rng = np.random.default_rng(0)
+    sym = ["Li", "Cl"] * 6
+    cell = np.array([[6.0, 0, 0], [2.5, 5.5, 0], [-1.0, 1.5, 6.5]])
+    pos = rng.random((12, 3)) @ cell
+    assert like_neighbours(sym, cell, pos).tolist() == _like_neighbours_by_images(sym, cell, pos).tolist()
+
+
 def test_allowed_pairs_default_to_every_unlike_pair_and_bad_ones_are_named():
     sym = ["Li", "Li", "Zr", "Cl", "Cl"]
     assert allowed_pairs(sym, ()) == {frozenset(p) for p in (("Li", "Zr"), ("Li", "Cl"), ("Zr", "Cl"))}

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from ase import Atoms
+from ase.neighborlist import neighbor_list
 
 from lizrcl_tools.errors import SetupError
 from lizrcl_tools.potential.lammps_engine import LammpsEngine
@@ -56,15 +58,40 @@ def allowed_pairs(symbols: Sequence[str], pairs: Sequence[str]) -> set[frozenset
 
 
 def like_neighbours(symbols: Sequence[str], cell: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """Per atom: how many atoms of its own element lie in its first shell (minimum image)."""
-    n = len(pos)
-    d = pos[None, :, :] - pos[:, None, :]
-    frac = np.linalg.solve(cell.T, d.reshape(-1, 3).T).T
-    dist = np.linalg.norm((frac - np.round(frac)) @ cell, axis=1).reshape(n, n)
-    np.fill_diagonal(dist, np.inf)
-    shell = dist <= SHELL_FACTOR * dist.min(axis=1, keepdims=True)
+    """Per atom: how many atoms of its own element lie in its first shell, periodic images included.
+
+    The shell of atom i holds every atom (and every periodic image, the atom's own included)
+    within ``SHELL_FACTOR`` × i's nearest distance. Counting images matters in small cells: in a
+    2 × 2 × 2 CsCl cell the two like neighbours along an axis are the same atom, seen twice.
+
+    Parameters
+    ----------
+    symbols : sequence of str
+        Element of each atom.
+    cell : ndarray
+        Cell rows, Å (periodic in all three directions).
+    pos : ndarray
+        Positions (N, 3), Å.
+
+    Returns
+    -------
+    ndarray of int
+        Like neighbours per atom.
+    """
+    atoms = Atoms(symbols, positions=pos, cell=cell, pbc=True)
+    n = len(atoms)
+    # A cutoff that surely holds every atom's nearest neighbour: grown until it does.
+    cutoff = 1.5 * (atoms.get_volume() / n) ** (1.0 / 3.0)
+    while True:
+        i, j, d = neighbor_list("ijd", atoms, cutoff)
+        nearest = np.full(n, np.inf)
+        np.minimum.at(nearest, i, d)
+        if np.isfinite(nearest).all() and SHELL_FACTOR * nearest.max() <= cutoff:
+            break
+        cutoff *= 1.5
     sym = np.asarray(symbols)
-    return (shell & (sym[None, :] == sym[:, None])).sum(axis=1)
+    in_shell = (d <= SHELL_FACTOR * nearest[i]) & (sym[i] == sym[j])
+    return np.bincount(i[in_shell], minlength=n)
 
 
 def swap(engine: LammpsEngine, params: SSWParameters, rng: np.random.Generator, symbols: Sequence[str],

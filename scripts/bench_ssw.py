@@ -119,8 +119,10 @@ def run_ssw(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir
 
 
 def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir: Path, dr: float,
-           temperature_K: float) -> dict:
-    """ASE basin hopping with variable-cell FIRE relaxations, stopped at the budget."""
+           temperature_K: float, fixed_cell_first: bool = False) -> dict:
+    """ASE basin hopping with variable-cell FIRE relaxations, stopped at the budget; with
+    ``fixed_cell_first`` the start's atoms are relaxed at fixed cell first (FIRE, 0.05 eV/Å, inside
+    the budget), as SSW's ``start_fixed_cell`` does."""
     atoms = start.copy()
     calc = EngineCalculator(spec, atoms)
     engine = calc.engine
@@ -151,6 +153,8 @@ def run_bh(start: Atoms, spec, seed: int, budget: int, e_target: float, workdir:
     np.random.seed(seed)
     # ASE's default trajectories would land in the current folder; keep them in the work folder.
     try:  # BasinHopping relaxes the start in its constructor: inside the budget too
+        if fixed_cell_first:
+            FIRE(atoms, logfile=None).run(fmax=0.05, steps=1000)
         bh = BasinHopping(atoms, temperature=kB * temperature_K, dr=dr, optimizer=CellRelax, fmax=0.05,
                           logfile=None, trajectory=str(workdir / f"bh_{len(start)}_{seed}_lowest.traj"),
                           local_minima_trajectory=str(workdir / f"bh_{len(start)}_{seed}_minima.traj"))
@@ -205,7 +209,8 @@ def run_case(n: int, seed: int, args: argparse.Namespace, params: SSWParameters,
     s = (in_turns(lambda sd, b: run_ssw(start, spec, sd, b, e_target, work, params),
                   args.walkers, seed, args.budget, work, f"ssw_{n}_{seed}") if not args.bh_only else skipped)
     t1 = time.time()
-    b = (in_turns(lambda sd, b: run_bh(start, spec, sd, b, e_target, work, args.bh_dr, args.temperature),
+    b = (in_turns(lambda sd, b: run_bh(start, spec, sd, b, e_target, work, args.bh_dr, args.temperature,
+                                       args.bh_fixed_cell_first),
                   args.walkers, seed, args.budget, work, f"bh_{n}_{seed}") if not args.ssw_only else skipped)
     return s, b, t1 - t0, time.time() - t1
 
@@ -248,6 +253,9 @@ def main() -> None:
                         help="random cells (default; seed = the cell) or a relaxed metastable polymorph, the same "
                              "start for every seed (seed = the walk's random stream): what SSW is for, escaping a "
                              "deep minimum")
+    parser.add_argument("--bh-fixed-cell-first", action="store_true",
+                        help="basin hopping relaxes the start's atoms at fixed cell before its first variable-cell "
+                             "relaxation (the control for SSW's start_fixed_cell)")
     parser.add_argument("--tol", type=float, default=0.002, help="rocksalt energy tolerance, eV/atom")
     parser.add_argument("--bh-dr", type=float, default=0.5, help="basin-hopping step, Å (default 0.5)")
     parser.add_argument("--temperature", type=float, default=300.0, help="Metropolis temperature, K")
@@ -260,6 +268,8 @@ def main() -> None:
     print(f"toy LiCl potential; rocksalt {e_rs:.5f} eV/atom; budget {args.budget} force calls per run; "
           f"start: {args.start}")
     print(f"SSW parameters: {params}")
+    if args.bh_fixed_cell_first:
+        print("basin hopping: the start's atoms relaxed at fixed cell first (--bh-fixed-cell-first)")
     if args.walkers > 1:
         print(f"{args.walkers} walkers per run for both methods, {args.budget // args.walkers} force calls each")
     print(f"{'N':>3} {'seed':>4} | {'SSW hit@':>9} {'best ΔE':>8} {'minima':>6} | {'BH hit@':>9} {'best ΔE':>8} "

@@ -192,9 +192,10 @@ def test_cli_swap_options_reach_the_parameters():
         argv = ["ssw", "cell.extxyz", "--db", "m.db", "--checkpoint", "w.json", *extra]
         return _params_of(build_parser().parse_args(argv))
 
-    assert params().swap_moves is True and params().swap_pairs == ()
-    got = params("--no-swap-moves", "--swap-pairs", "Li-Zr", "Zr-Cl", "--swap-candidates", "3")
+    assert params().swap_moves is True and params().swap_pairs == () and params().start_fixed_cell is False
+    got = params("--no-swap-moves", "--swap-pairs", "Li-Zr", "Zr-Cl", "--swap-candidates", "3", "--start-fixed-cell")
     assert (got.swap_moves, got.swap_pairs, got.swap_candidates) == (False, ("Li-Zr", "Zr-Cl"), 3)
+    assert got.start_fixed_cell
 
 
 @pytest.mark.lammps

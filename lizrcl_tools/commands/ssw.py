@@ -54,6 +54,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--swap-candidates", type=int,
                         help="exchanges drawn per swap; each costs one single point and the lowest is quenched "
                         "(default 1: no call)")
+    parser.add_argument("--start-fixed-cell", action=argparse.BooleanOptionalAction, default=None,
+                        help="relax the starting structure's atoms at fixed cell before its variable-cell quench "
+                        "(for random starts at a sensible density; default off)")
     parser.add_argument("--max-force-calls", type=int,
                         help="hard budget on the walk's force calls (start quench included): the walk stops "
                         "inside a step rather than pass it; the cut step is redone on resume")
@@ -167,7 +170,8 @@ def _params_of(args: argparse.Namespace):  # noqa: ANN202 - SSWParameters
         ds_cell=args.ds_cell, temperature_K=args.temperature, pressure_GPa=args.pressure,
         force_tol=args.force_tol, stress_tol_GPa=args.stress_tol, bias_relax_steps=args.bias_relax_steps,
         dimer_rotations=args.dimer_rotations, adapt_window=args.adapt_window, swap_moves=args.swap_moves,
-        swap_pairs=tuple(args.swap_pairs) if args.swap_pairs else None, swap_candidates=args.swap_candidates)
+        swap_pairs=tuple(args.swap_pairs) if args.swap_pairs else None, swap_candidates=args.swap_candidates,
+        start_fixed_cell=args.start_fixed_cell)
 
 
 def _walkers(args: argparse.Namespace) -> int:

@@ -70,6 +70,20 @@ def quench(engine: LammpsEngine, params: SSWParameters, cell: np.ndarray, pos: n
                           pressure_GPa=params.pressure_GPa, check=check)
 
 
+def start_quench(engine: LammpsEngine, params: SSWParameters, cell: np.ndarray, pos: np.ndarray,
+                 check: Callable[[np.ndarray, np.ndarray], None] | None = None) -> RelaxResult:
+    """The quench of a walk's starting structure: with ``start_fixed_cell`` (variable-cell walks)
+    the atoms relax at fixed cell to ``force_tol`` first, then :func:`quench`; both in phase
+    ``quench``, inside the engine's budget."""
+    if not (params.start_fixed_cell and params.relax_cell):
+        return quench(engine, params, cell, pos, check=check)
+    with engine.phase("quench"):
+        fixed = fire_relax(engine, Coordinates(np.array(cell, dtype=float), 1.0, 1.0, False), cell, pos,
+                           fmax=params.force_tol, max_steps=params.quench_max_iter, check=check)
+    res = quench(engine, params, fixed.cell, fixed.positions, check=check)
+    return RelaxResult(res.cell, res.positions, res.evaluation, fixed.steps + res.steps, res.converged)
+
+
 @dataclass
 class ClimbResult:
     """Where a climb ended: last biased point (cell Å, positions Å, true energy eV), the

@@ -57,7 +57,7 @@ from lizrcl_tools.errors import LizrclWarning, RunFailed, SetupError
 from lizrcl_tools.fileio import write_json_atomic
 from lizrcl_tools.potential.spec import PotentialSpec
 from lizrcl_tools.ssw.checkpoint import CHECKPOINT_VERSION, StepRecord, read_checkpoint
-from lizrcl_tools.ssw.climb import climb, kick, quench
+from lizrcl_tools.ssw.climb import climb, kick, quench, start_quench
 from lizrcl_tools.ssw.database import MinimaDB
 from lizrcl_tools.potential.lammps_engine import BudgetExhausted, LammpsEngine, reduce_tilt, to_lammps_frame
 from lizrcl_tools.ssw.moves import choose_move
@@ -159,7 +159,7 @@ class SSWWalker:
         else:
             self.engine.max_force_calls = max_force_calls
             try:
-                res = quench(self.engine, self.params, cell, pos,
+                res = start_quench(self.engine, self.params, cell, pos,
                              check=lambda h, x: self._check_contacts(h, x, "the quench of the starting structure"))
             finally:
                 self.engine.max_force_calls = None

@@ -202,7 +202,7 @@ def run_case(n: int, seed: int, args: argparse.Namespace, params: SSWParameters,
              work: Path) -> tuple[dict, dict, float, float]:
     """Both methods from one random cell (``n`` atoms, benchmark ``seed``): (SSW, BH, wall s, wall s)."""
     spec = toy_licl_potential()
-    start = (random_cell(["Li", "Cl"] * (n // 2), seed=1000 * n + seed, volume_per_atom=ROCKSALT_A**3 / 8)
+    start = (random_cell(["Li", "Cl"] * (n // 2), seed=1000 * n + seed, volume_per_atom=args.volume_per_atom)
              if args.start == "random" else metastable_cell(args.start, n))
     skipped = {"hit": None, "best": np.nan, "distinct": 0, "calls": 1}
     t0 = time.time()
@@ -256,6 +256,9 @@ def main() -> None:
     parser.add_argument("--bh-fixed-cell-first", action="store_true",
                         help="basin hopping relaxes the start's atoms at fixed cell before its first variable-cell "
                              "relaxation (the control for SSW's start_fixed_cell)")
+    parser.add_argument("--volume-per-atom", type=float, default=ROCKSALT_A**3 / 8,
+                        help="random cells' volume, Å³/atom, before random_cell's U(0.9, 1.2) factor (default: "
+                             "rocksalt's, 24.5; the start then often relaxes into rocksalt by itself at 24 atoms)")
     parser.add_argument("--tol", type=float, default=0.002, help="rocksalt energy tolerance, eV/atom")
     parser.add_argument("--bh-dr", type=float, default=0.5, help="basin-hopping step, Å (default 0.5)")
     parser.add_argument("--temperature", type=float, default=300.0, help="Metropolis temperature, K")
@@ -268,6 +271,8 @@ def main() -> None:
     print(f"toy LiCl potential; rocksalt {e_rs:.5f} eV/atom; budget {args.budget} force calls per run; "
           f"start: {args.start}")
     print(f"SSW parameters: {params}")
+    if args.start == "random":
+        print(f"random cells at {args.volume_per_atom:.2f} Å³/atom × U(0.9, 1.2)")
     if args.bh_fixed_cell_first:
         print("basin hopping: the start's atoms relaxed at fixed cell first (--bh-fixed-cell-first)")
     if args.walkers > 1:

@@ -142,6 +142,12 @@ def test_benchmark_holds_both_methods_to_the_same_budget(tmp_path):
     # Both stop only when the next call would pass the budget: exactly the budget, never more.
     assert ssw["calls"] == bh["calls"] == 400
     assert ssw["distinct"] >= 1 and bh["distinct"] >= 1
+    # So do both with the start's atoms relaxed at fixed cell first (its calls are in the budget).
+    ssw = bench_ssw.run_ssw(start, toy_licl_potential(), 0, 400, e_target, tmp_path,
+                            SSWParameters(start_fixed_cell=True))
+    bh = bench_ssw.run_bh(start, toy_licl_potential(), 1, 400, e_target, tmp_path, 0.5, 300.0,
+                          fixed_cell_first=True)
+    assert ssw["calls"] == bh["calls"] == 400
 
 
 def test_kick_steps_spend_calls_only_on_the_quench(tmp_path):

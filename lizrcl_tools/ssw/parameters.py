@@ -172,7 +172,8 @@ class SSWParameters:
 
     def __post_init__(self) -> None:
         if (self.n_gaussians < 1 or self.ds_atom <= 0 or self.ds_cell <= 0 or self.temperature_K < 0
-                or self.adapt_window < 0 or self.swap_candidates < 1 or self.kick_redraws < 0 or not 0 <= self.adapt_floor <= 0.5):
+                or self.adapt_window < 0 or self.swap_candidates < 1 or self.kick_redraws < 0
+                or not 0 <= self.adapt_floor <= 0.5):
             raise SetupError(f"invalid SSW parameters: {self}")
         # A checkpoint's JSON gives a list; keep the frozen dataclass hashable and equal to the original.
         object.__setattr__(self, "swap_pairs", tuple(self.swap_pairs))

@@ -159,8 +159,9 @@ class SSWWalker:
         else:
             self.engine.max_force_calls = max_force_calls
             try:
-                res = start_quench(self.engine, self.params, cell, pos,
-                             check=lambda h, x: self._check_contacts(h, x, "the quench of the starting structure"))
+                res = start_quench(
+                    self.engine, self.params, cell, pos,
+                    check=lambda h, x: self._check_contacts(h, x, "the quench of the starting structure"))
             finally:
                 self.engine.max_force_calls = None
             cell, pos = self._wrapped(res.cell, res.positions)
